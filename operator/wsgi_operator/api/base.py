@@ -1,0 +1,105 @@
+"""Shared pieces of the WsgiApp API: the model base class and CEL rules.
+
+Cross-field rules are written once, as CEL, on the model they constrain. The CRD
+generator emits them as ``x-kubernetes-validations`` (so the API server enforces
+them) and ``wsgi_operator.validation`` evaluates the very same expressions
+offline for ``wsgi-operator validate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One CEL rule on a model: ``rule`` must hold for ``self`` (the model's object).
+
+    ``field_path`` is relative to the model (``.security.trustedProxyHeaders``) and
+    is what the API server reports as the failing field, so messages point at the
+    field the user has to change.
+    """
+
+    rule: str
+    message: str
+    field_path: str = ""
+
+
+class ApiModel(BaseModel):
+    """Base of every API model: camelCase on the wire, unknown fields rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    #: Cross-field rules, checked by the API server and by ``validate``.
+    cel_rules: ClassVar[tuple[Rule, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.model_config["json_schema_extra"] = _schema_extra
+
+
+def _schema_extra(schema: dict[str, Any], cls: type[ApiModel]) -> None:
+    """Add what pydantic leaves out of a model's JSON schema and a CRD needs:
+    factory defaults (so the API server defaults nested objects and CEL sees
+    empty lists instead of missing keys) and the model's CEL rules."""
+    props = schema.get("properties", {})
+    for name, field in cls.model_fields.items():
+        alias = field.alias or name
+        if field.default_factory is None or alias not in props:
+            continue
+        value = field.default_factory()  # type: ignore[call-arg]
+        props[alias]["default"] = {} if isinstance(value, BaseModel) else _jsonable(value)
+    if cls.cel_rules:
+        schema["x-kubernetes-validations"] = [
+            {"rule": r.rule, "message": r.message, **({"fieldPath": r.field_path} if r.field_path else {})}
+            for r in cls.cel_rules
+        ]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(by_alias=True, exclude_none=True, mode="json")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+# Strings end up in mod_wsgi-express arguments or Apache configuration, where a
+# `$` is expanded and quotes or whitespace would break the generated file: the
+# patterns below keep them to characters that are inert in both places.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ABS_PATH = r"^/[A-Za-z0-9._/-]*$"
+PY_DOTTED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+PY_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+HEADER_NAME = r"^[A-Za-z0-9-]+$"
+CIDR = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}(/([0-9]|[12][0-9]|3[0-2]))?|[0-9a-fA-F:]+:[0-9a-fA-F:]*(/[0-9]{1,3})?)$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
+HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+
+Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+AbsPath = Annotated[str, StringConstraints(pattern=ABS_PATH, max_length=200)]
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY, max_length=32)]
+Cidr = Annotated[str, StringConstraints(pattern=CIDR, max_length=64)]
+HeaderName = Annotated[str, StringConstraints(pattern=HEADER_NAME, max_length=64)]
+Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]
+ImageRef = Annotated[str, StringConstraints(pattern=IMAGE_REF, min_length=1, max_length=512)]
+Seconds = Annotated[int, Field(ge=0, le=86400)]
+
+#: Free-form Kubernetes objects (affinity, tolerations, probes, env, ...): their
+#: schema is Kubernetes' own, so the CRD keeps them as preserved objects and the
+#: API server validates them when it admits the Deployment.
+KubeObject = Annotated[dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})]
+StringMap = dict[Annotated[str, StringConstraints(max_length=317)], Annotated[str, StringConstraints(max_length=4096)]]

@@ -1,0 +1,34 @@
+"""Pod-level settings passed through to the Deployment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from .base import ApiModel, KubeObject, Quantity
+
+ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-/]+$", max_length=63)]
+
+
+class Resources(ApiModel):
+    """Container requests and limits. Defaults keep a small app inside a LimitRange."""
+
+    requests: dict[ResourceName, Quantity] = Field(
+        default_factory=lambda: {"cpu": "100m", "memory": "128Mi"}, description="Resource requests."
+    )
+    limits: dict[ResourceName, Quantity] = Field(
+        default_factory=lambda: {"cpu": "1", "memory": "512Mi"}, description="Resource limits."
+    )
+
+
+class Probes(ApiModel):
+    """Health checks. Without overrides: readiness is an HTTP GET on `path`, liveness a TCP
+    check of the listener (so a slow app is taken out of rotation, not restarted)."""
+
+    path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/%-]*$", max_length=200)] = Field(
+        "/", description="Path of the default readiness and startup probes."
+    )
+    liveness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
+    readiness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
+    startup: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")

@@ -1,0 +1,172 @@
+"""The WsgiApp resource: spec, status and the object itself."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from .app import CodeSource, EntryPoint, WritableDir
+from .base import AbsPath, ApiModel, ImageRef, KubeObject, Name, Rule, StringMap
+from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
+from .scaling import AutoscalingSpec, DisruptionBudgetSpec
+from .security import DEBUG_ENV_NAMES, SecuritySpec
+from .server import ErrorPages, Limits, Logging, ServerSpec, Timeouts
+from .workload import Probes, Resources
+
+_DEBUG_NAMES = "[" + ", ".join(f"'{n}'" for n in DEBUG_ENV_NAMES) + "]"
+
+
+class EnvVar(ApiModel):
+    """A container environment variable (Kubernetes EnvVar)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$", max_length=256)] = Field(
+        description="Variable name."
+    )
+    value: Annotated[str, StringConstraints(max_length=32768)] | None = Field(None, description="Literal value.")
+    value_from: KubeObject | None = Field(None, description="EnvVarSource (secretKeyRef, configMapKeyRef, ...).")
+
+
+class WsgiAppSpec(ApiModel):
+    """Desired state of one WSGI application component."""
+
+    image: ImageRef = Field(
+        description="Image with the app, built FROM the wsgi-operator runtime image "
+        "(mod_wsgi-express on PATH). Pin it by digest in production."
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = Field(
+        "IfNotPresent", description="Container imagePullPolicy."
+    )
+    image_pull_secrets: list[Name] = Field(default_factory=list, max_length=8, description="Pull secret names.")
+    entry_point: EntryPoint = Field(description="The WSGI callable.")
+    code: CodeSource = Field(default_factory=CodeSource, description="Where the code comes from; always read-only.")
+    working_directory: AbsPath | None = Field(
+        None, description="--working-directory of the daemon (the guide's home=). Defaults to code.path."
+    )
+    replicas: int = Field(2, ge=0, le=1000, description="Pod count (ignored when autoscaling is set).")
+    server: ServerSpec = Field(default_factory=ServerSpec, description="Processes, threads and port.")
+    timeouts: Timeouts = Field(default_factory=Timeouts, description="mod_wsgi-express timeouts.")
+    limits: Limits = Field(default_factory=Limits, description="Recycling triggers and request limits.")
+    security: SecuritySpec = Field(default_factory=SecuritySpec, description="Identity and trust.")
+    writable_dirs: list[WritableDir] = Field(
+        default_factory=list, max_length=16, description="The only writable directories (emptyDirs)."
+    )
+    env: list[EnvVar] = Field(default_factory=list, max_length=256, description="Container environment.")
+    env_from: list[KubeObject] = Field(default_factory=list, max_length=32, description="Container envFrom.")
+    resources: Resources = Field(default_factory=Resources, description="Requests and limits.")
+    probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probes.")
+    pod_labels: StringMap = Field(default_factory=dict, description="Extra pod labels.")
+    pod_annotations: StringMap = Field(default_factory=dict, description="Extra pod annotations.")
+    node_selector: StringMap = Field(default_factory=dict, description="Pod nodeSelector.")
+    tolerations: list[KubeObject] = Field(default_factory=list, max_length=32, description="Pod tolerations.")
+    affinity: KubeObject | None = Field(None, description="Pod affinity.")
+    topology_spread_constraints: list[KubeObject] = Field(
+        default_factory=list, max_length=8, description="Pod topologySpreadConstraints."
+    )
+    priority_class_name: Name | None = Field(None, description="Pod priorityClassName.")
+    service_account_annotations: StringMap = Field(
+        default_factory=dict, description="Annotations of the app's own ServiceAccount (e.g. workload identity)."
+    )
+    service: ServiceSpec = Field(default_factory=ServiceSpec, description="The ClusterIP Service.")
+    ingress: IngressSpec | None = Field(None, description="Expose through an Ingress.")
+    http_route: HttpRouteSpec | None = Field(None, description="Expose through a Gateway API HTTPRoute.")
+    network_policy: NetworkPolicySpec = Field(
+        default_factory=NetworkPolicySpec, description="Who may talk to the pods, and to whom they may talk."
+    )
+    autoscaling: AutoscalingSpec | None = Field(None, description="A HorizontalPodAutoscaler.")
+    disruption_budget: DisruptionBudgetSpec = Field(
+        default_factory=DisruptionBudgetSpec, description="A PodDisruptionBudget."
+    )
+    logging: Logging = Field(default_factory=Logging, description="Log level and access log.")
+    error_pages: ErrorPages = Field(default_factory=ErrorPages, description="Fixed error pages.")
+
+    cel_rules = (
+        Rule(
+            "self.writableDirs.all(d, d.mountPath != self.code.path"
+            " && !d.mountPath.startsWith(self.code.path + '/')"
+            " && !self.code.path.startsWith(d.mountPath + '/'))",
+            "spec.writableDirs[].mountPath must be outside spec.code.path (code stays read-only) "
+            "and must not contain it",
+            ".writableDirs",
+        ),
+        Rule(
+            "self.writableDirs.all(a, self.writableDirs.all(b, a.name == b.name"
+            " || (a.mountPath != b.mountPath && !a.mountPath.startsWith(b.mountPath + '/'))))",
+            "spec.writableDirs[].mountPath must not be equal to or nested in another writable directory",
+            ".writableDirs",
+        ),
+        Rule(
+            "self.writableDirs.all(a, self.writableDirs.exists_one(b, b.name == a.name))",
+            "spec.writableDirs[].name must be unique",
+            ".writableDirs",
+        ),
+        Rule(
+            "!has(self.workingDirectory) || !self.workingDirectory.startsWith('/tmp')",
+            "spec.workingDirectory must not be under /tmp",
+            ".workingDirectory",
+        ),
+        Rule(
+            "self.security.allowDebugEnv || self.env.all(e, !(e.name in " + _DEBUG_NAMES + ")"
+            " || (has(e.value) && e.value in ['', '0', 'false', 'False', 'FALSE', 'no', 'off']))",
+            "spec.env turns on a framework debug switch (" + ", ".join(DEBUG_ENV_NAMES) + "): debug "
+            "pages leak source and secrets; remove it or set spec.security.allowDebugEnv: true",
+            ".env",
+        ),
+        Rule(
+            "self.env.all(e, !has(e.value) || !has(e.valueFrom))",
+            "spec.env[]: set value or valueFrom, not both",
+            ".env",
+        ),
+    )
+
+
+class Condition(ApiModel):
+    """A standard Kubernetes condition (metav1.Condition)."""
+
+    type: str = Field(max_length=316, description="Ready, Reconciled or Available.")
+    status: Literal["True", "False", "Unknown"]
+    observed_generation: int | None = Field(None, ge=0, description="Generation this condition describes.")
+    last_transition_time: str = Field(description="When status last changed (RFC 3339).")
+    reason: str = Field(max_length=1024, description="CamelCase reason.")
+    message: str = Field("", max_length=32768, description="Human readable detail.")
+
+
+class WsgiAppStatus(ApiModel):
+    """Observed state, written by the operator."""
+
+    observed_generation: int | None = Field(None, description="Last spec generation acted on.")
+    conditions: list[Condition] = Field(default_factory=list, description="Ready, Reconciled, Available.")
+    replicas: int | None = Field(None, description="Pods of the current Deployment.")
+    ready_replicas: int | None = Field(None, description="Ready pods.")
+    selector: str | None = Field(None, description="Label selector of the pods (scale subresource).")
+    url: str | None = Field(None, description="Where the app is served.")
+
+
+class Metadata(ApiModel):
+    """The part of ObjectMeta the renderer reads."""
+
+    model_config = ApiModel.model_config | {"extra": "ignore"}
+
+    name: Name
+    namespace: Name = "default"
+    uid: str | None = None
+    generation: int | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class WsgiApp(ApiModel):
+    """A WsgiApp as read from a manifest or the API server."""
+
+    model_config = ApiModel.model_config | {"extra": "ignore"}
+
+    api_version: str
+    kind: Literal["WsgiApp"]
+    metadata: Metadata
+    spec: WsgiAppSpec
+    status: WsgiAppStatus | None = None
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> WsgiApp:
+        """Validate a manifest dict (types, ranges, patterns; CEL rules are separate)."""
+        return cls.model_validate(obj)

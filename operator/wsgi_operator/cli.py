@@ -1,0 +1,97 @@
+"""Command line: `wsgi-operator render | validate | crd | run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .crd import render_crd_yaml
+from .render import render
+from .validation import InvalidWsgiApp, validate
+
+
+def _documents(paths: list[str]) -> Iterator[tuple[str, Any]]:
+    for path in paths:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        for doc in yaml.safe_load_all(text):
+            if doc is not None:
+                yield path, doc
+
+
+def dump_all(objects: list[dict[str, Any]]) -> str:
+    """Multi-document YAML, deterministic (insertion order, no aliases)."""
+
+    class _NoAliases(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump_all(objects, Dumper=_NoAliases, sort_keys=False, width=1000, explicit_start=True)
+
+
+def _load_apps(paths: list[str]) -> tuple[list[Any], list[str]]:
+    apps, errors = [], []
+    for path, doc in _documents(paths):
+        try:
+            apps.append(validate(doc))
+        except InvalidWsgiApp as err:
+            errors += [f"{path}: WsgiApp {err.name}: {e}" for e in err.errors]
+    return apps, errors
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    apps, errors = _load_apps(args.files)
+    for line in errors:
+        print(line, file=sys.stderr)
+    if not errors:
+        print(f"{len(apps)} WsgiApp(s) valid")
+    return 1 if errors else 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    apps, errors = _load_apps(args.files)
+    if errors:
+        for line in errors:
+            print(line, file=sys.stderr)
+        return 1
+    objects = [obj for app in apps for obj in render(app)]
+    sys.stdout.write(dump_all(objects))
+    return 0
+
+
+def cmd_crd(args: argparse.Namespace) -> int:
+    sys.stdout.write(render_crd_yaml())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the operator's own tests)."""
+    parser = argparse.ArgumentParser(prog="wsgi-operator", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("render", help="print every child object of the WsgiApps in FILE(s) as YAML")
+    p.add_argument("files", nargs="+", metavar="FILE", help="WsgiApp manifests ('-' for stdin)")
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("validate", help="check WsgiApp manifests with the CRD's rules")
+    p.add_argument("files", nargs="+", metavar="FILE", help="WsgiApp manifests ('-' for stdin)")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("crd", help="print the WsgiApp CustomResourceDefinition")
+    p.set_defaults(func=cmd_crd)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `wsgi-operator` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (OSError, yaml.YAMLError) as err:
+        print(f"wsgi-operator: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The NetworkPolicy fencing the app's pods: deny both ways, then the allowances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api import WsgiApp
+from ..api.network import Peer
+from .meta import APP_LABEL, metadata, selector_labels
+from .settings import RenderSettings
+
+
+def _peer(peer: Peer) -> dict[str, Any]:
+    if peer.app:
+        return {"podSelector": {"matchLabels": {APP_LABEL: peer.app}}}
+    if peer.ip_block:
+        block: dict[str, Any] = {"cidr": peer.ip_block.cidr}
+        if peer.ip_block.except_:
+            block["except"] = list(peer.ip_block.except_)
+        return {"ipBlock": block}
+    out: dict[str, Any] = {}
+    if peer.namespace_selector is not None:
+        out["namespaceSelector"] = peer.namespace_selector
+    if peer.pod_selector is not None:
+        out["podSelector"] = peer.pod_selector
+    return out
+
+
+def _ports(peer: Peer) -> list[dict[str, Any]]:
+    return [{"port": p.port, "protocol": p.protocol} for p in peer.ports]
+
+
+def network_policy(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
+    """Ingress only to the app port from the ingress controller and listed peers;
+    egress only to DNS and listed destinations. An empty list denies everything."""
+    np = app.spec.network_policy
+    app_port = [{"port": app.spec.server.port, "protocol": "TCP"}]
+    ingress: list[dict[str, Any]] = []
+    if np.allow_ingress_controller:
+        source: dict[str, Any] = {"namespaceSelector": {"matchLabels": dict(settings.ingress_namespace_labels)}}
+        if settings.ingress_pod_labels:
+            source["podSelector"] = {"matchLabels": dict(settings.ingress_pod_labels)}
+        ingress.append({"from": [source], "ports": app_port})
+    # Whatever a peer may reach, on these pods only the app port listens.
+    ingress += [{"from": [_peer(p)], "ports": app_port} for p in np.ingress_from]
+
+    egress: list[dict[str, Any]] = []
+    if np.allow_dns:
+        dns = {
+            "namespaceSelector": {"matchLabels": dict(settings.dns_namespace_labels)},
+            "podSelector": {"matchLabels": dict(settings.dns_pod_labels)},
+        }
+        egress.append({"to": [dns], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]})
+    for p in np.egress_to:
+        rule: dict[str, Any] = {"to": [_peer(p)]}
+        if p.ports:
+            rule["ports"] = _ports(p)
+        egress.append(rule)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(app, app.metadata.name),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(app)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }

@@ -1,0 +1,100 @@
+"""Offline validation of WsgiApp manifests with the same rules as the CRD.
+
+Types, ranges and patterns come from the pydantic models (which also generate
+the CRD's OpenAPI schema); cross-field rules are the models' CEL expressions,
+evaluated here with cel-python exactly as the API server evaluates them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import celpy
+from pydantic import BaseModel, ValidationError
+
+from . import API_VERSION, KIND
+from .api import WsgiApp
+from .api.base import ApiModel, Rule
+
+
+class InvalidWsgiApp(ValueError):
+    """A manifest that the API server would reject; ``errors`` name the fields."""
+
+    def __init__(self, name: str, errors: list[str]) -> None:
+        self.name = name
+        self.errors = errors
+        super().__init__(f"WsgiApp {name}: " + "; ".join(errors))
+
+
+@functools.cache
+def _program(rule: str) -> Any:
+    env = celpy.Environment()
+    return env.program(env.compile(rule))
+
+
+def _eval(rule: Rule, obj: dict[str, Any]) -> bool:
+    result = _program(rule.rule).evaluate({"self": celpy.json_to_cel(obj)})
+    if isinstance(result, celpy.CELEvalError):
+        raise RuntimeError(f"CEL rule {rule.rule!r} failed to evaluate: {result}")
+    return bool(result)
+
+
+def _walk(model: BaseModel, path: str) -> Iterator[str]:
+    """Yield a message for every CEL rule broken in ``model`` and below."""
+    if isinstance(model, ApiModel) and model.cel_rules:
+        obj = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+        for rule in model.cel_rules:
+            if not _eval(rule, obj):
+                where = f"{path}{rule.field_path}"
+                # Messages name their field for the API server's sake; don't say it twice.
+                yield rule.message if rule.message.startswith(where.split("[")[0]) else f"{where}: {rule.message}"
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        child = f"{path}.{field.alias or name}"
+        if isinstance(value, BaseModel):
+            yield from _walk(value, child)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _walk(item, f"{child}[{i}]")
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _pydantic_messages(err: ValidationError) -> list[str]:
+    messages = []
+    for e in err.errors():
+        # pydantic reports which union branch failed as an extra loc part
+        # (e.g. 'str'); users only care about their field.
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p in {"str", "int", "constrained-str"}))
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; `kubectl explain wsgiapp.spec` lists the fields)"
+        elif e["type"] == "string_pattern_mismatch":
+            msg = f"{e['input']!r} does not match {e['ctx']['pattern']}"
+        messages.append(f"{_loc(loc)}: {msg}")
+    return messages
+
+
+def validate(obj: Any) -> WsgiApp:
+    """Parse and fully validate one manifest; raise InvalidWsgiApp naming every bad field."""
+    if not isinstance(obj, dict):
+        raise InvalidWsgiApp("?", ["document is not a mapping"])
+    name = str((obj.get("metadata") or {}).get("name", "?"))
+    if obj.get("kind") != KIND or obj.get("apiVersion") != API_VERSION:
+        raise InvalidWsgiApp(name, [f"apiVersion/kind must be {API_VERSION} {KIND}"])
+    try:
+        app = WsgiApp.parse(obj)
+    except ValidationError as err:
+        raise InvalidWsgiApp(name, _pydantic_messages(err)) from None
+    errors = list(_walk(app.spec, "spec"))
+    if errors:
+        raise InvalidWsgiApp(name, errors)
+    return app
