@@ -1,0 +1,64 @@
+# The two commands a newcomer needs are `make demo` and `make test` (README).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help venv demo test test-unit test-runtime test-cluster lint crds images \
+        cluster-up cluster-down cluster-kubeconfig bench clean
+
+help:
+	@echo "make demo    local control plane + the operator + the examples"
+	@echo "make test    the whole test suite (unit, runtime in Docker, cluster)"
+
+venv:
+	@bash hack/bootstrap.sh
+
+## Generated files ----------------------------------------------------------
+crds: venv
+	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
+
+## Tests ---------------------------------------------------------------------
+lint: venv
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
+
+# The runtime tests need a Docker engine and the images; the cluster tests the
+# control plane binaries. Both are prepared here, with progress on the
+# terminal, rather than silently inside pytest.
+images: venv
+	bash hack/docker/engine.sh
+	bash hack/docker/build-images.sh
+
+test-runtime: images
+	$(BIN)/pytest -q tests/runtime
+
+cluster-binaries:
+	bash hack/k8s/build.sh
+
+test-cluster: venv cluster-binaries
+	$(BIN)/pytest -q tests/cluster
+
+test: lint images cluster-binaries
+	$(BIN)/pytest -q -rs tests
+
+## Local control plane -------------------------------------------------------
+cluster-up:
+	bash hack/k8s/cluster.sh up
+
+cluster-down:
+	bash hack/k8s/cluster.sh down
+
+cluster-kubeconfig:
+	@bash hack/k8s/cluster.sh kubeconfig
+
+demo: venv
+	bash hack/demo.sh
+
+bench: venv
+	$(BIN)/python bench/render_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

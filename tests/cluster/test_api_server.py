@@ -1,0 +1,154 @@
+"""The CRD and the rendered objects against a real kube-apiserver (issue: control plane).
+
+Nothing here runs the operator: children are rendered by the same pure
+renderer and applied with kubectl, so these tests pin down what the API server
+and kube-controller-manager do with them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wsgi_operator.render import render
+from wsgi_operator.validation import validate
+
+REPO = Path(__file__).parents[2]
+CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def example_docs() -> list[tuple[str, dict[str, Any]]]:
+    """(id, manifest) of every WsgiApp in examples/."""
+    out = []
+    for path in EXAMPLES:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "WsgiApp":
+                out.append((f"{path.stem}/{doc['metadata']['name']}", doc))
+    return out
+
+
+def in_namespace(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["namespace"] = namespace
+    return doc
+
+
+def wait_for(what: str, predicate, timeout: float = 60, interval: float = 0.5) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def crd_installed(kubectl) -> None:
+    """The generated CRD, applied server-side and Established."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+
+
+def apply_json(kubectl, obj: dict[str, Any], *extra: str):
+    return kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", *extra, input=json.dumps(obj))
+
+
+def test_crd_is_established_and_explained(kubectl, crd_installed) -> None:
+    explained = kubectl("explain", "wsgiapp.spec.timeouts").stdout
+    assert "--request-timeout" in explained
+    assert "slowloris" in explained
+    spec = kubectl("explain", "wsgiapp.spec.security.runAsUser").stdout
+    assert "65534" in spec
+
+
+@pytest.mark.parametrize(("case", "doc"), example_docs(), ids=[c for c, _ in example_docs()])
+def test_example_and_its_children_are_accepted(kubectl, crd_installed, namespace, case, doc) -> None:
+    stored = json.loads(apply_json(kubectl, in_namespace(doc, namespace), "-o", "json").stdout)
+    assert stored["metadata"]["uid"]
+    # The API server applied the CRD defaults; the renderer sees what the operator would.
+    app = validate(stored)
+    for child in render(app):
+        result = apply_json(kubectl, child, "--dry-run=server", check=False)
+        assert result.returncode == 0, f"{child['kind']}/{child['metadata']['name']}: {result.stderr}"
+
+
+def _pod_from_template(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
+    app = validate(in_namespace(doc, namespace))
+    deployment = next(c for c in render(app) if c["kind"] == "Deployment")
+    template = deployment["spec"]["template"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": f"pss-{app.metadata.name}", "namespace": namespace, **template["metadata"]},
+        "spec": template["spec"],
+    }
+
+
+@pytest.fixture
+def restricted_namespace(kubectl, namespace) -> str:
+    kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
+    return namespace
+
+
+@pytest.mark.parametrize(("case", "doc"), example_docs(), ids=[c for c, _ in example_docs()])
+def test_restricted_pod_security_admits_rendered_pods(kubectl, restricted_namespace, case, doc) -> None:
+    pod = _pod_from_template(doc, restricted_namespace)
+    result = kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(pod), check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_restricted_pod_security_rejects_a_weakened_pod(kubectl, restricted_namespace) -> None:
+    pod = _pod_from_template(example_docs()[0][1], restricted_namespace)
+    sc = pod["spec"]["containers"][0]["securityContext"]
+    sc["allowPrivilegeEscalation"] = True
+    sc["capabilities"] = {"add": ["NET_ADMIN"]}
+    result = kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(pod), check=False)
+    assert result.returncode != 0
+    assert "violates PodSecurity" in result.stderr
+    assert "allowPrivilegeEscalation" in result.stderr
+
+
+def test_rendered_deployment_runs_on_kwok_and_is_garbage_collected(kubectl, crd_installed, namespace) -> None:
+    doc = in_namespace(next(d for c, d in example_docs() if c.startswith("minimal/")), namespace)
+    stored = json.loads(apply_json(kubectl, doc, "-o", "json").stdout)
+    app = validate(stored)
+    for child in render(app):
+        apply_json(kubectl, child)
+    name = app.metadata.name
+    kubectl("rollout", "status", f"deployment/{name}", "-n", namespace, "--timeout=90s")
+    pods = json.loads(
+        kubectl("get", "pods", "-n", namespace, "-l", f"wsgi-operator.io/app={name}", "-o", "json").stdout
+    )
+    assert len(pods["items"]) == app.spec.replicas
+    for pod in pods["items"]:
+        assert pod["status"]["phase"] == "Running"
+        assert pod["spec"]["nodeName"]
+        ready = {c["type"]: c["status"] for c in pod["status"]["conditions"]}
+        assert ready["Ready"] == "True"
+
+    kubectl("delete", "wsgiapp", name, "-n", namespace, "--wait=false")
+
+    def children_gone() -> bool:
+        out = kubectl(
+            "get",
+            "deploy,rs,pods,svc,cm,sa,netpol,pdb",
+            "-n",
+            namespace,
+            "-l",
+            f"wsgi-operator.io/app={name}",
+            "-o",
+            "name",
+        ).stdout
+        return not out.strip()
+
+    wait_for("garbage collection of every child", children_gone, timeout=120)
