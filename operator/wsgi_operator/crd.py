@@ -15,7 +15,8 @@ import yaml
 from . import GROUP, KIND, PLURAL, VERSION
 from .api import WsgiAppSpec, WsgiAppStatus
 
-_DROP = {"title", "additionalProperties", "discriminator"}
+# propertyNames (key constraints of maps) has no structural-schema equivalent.
+_DROP = {"title", "additionalProperties", "discriminator", "propertyNames"}
 
 
 def _structural(node: Any, defs: dict[str, Any]) -> Any:
@@ -48,7 +49,12 @@ def _structural(node: Any, defs: dict[str, Any]) -> Any:
     for key, value in node.items():
         if key in _DROP and not (key == "additionalProperties" and isinstance(value, dict) and value):
             continue
-        if key == "const":
+        if key == "patternProperties":
+            # Maps with constrained keys: Kubernetes has no patternProperties;
+            # keep the value schema, the key rule is lost.
+            (value_schema,) = value.values()
+            out["additionalProperties"] = _structural(value_schema, defs)
+        elif key == "const":
             out["enum"] = [value]
         elif key == "properties":
             out[key] = {k: _structural(v, defs) for k, v in value.items()}

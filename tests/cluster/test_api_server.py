@@ -59,8 +59,10 @@ def crd_installed(kubectl) -> None:
     kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
 
 
-def apply_json(kubectl, obj: dict[str, Any], *extra: str):
-    return kubectl("apply", "--server-side", "--field-manager=test", "-f", "-", *extra, input=json.dumps(obj))
+def apply_json(kubectl, obj: dict[str, Any], *extra: str, check: bool = True):
+    """Server-side apply of one object as the field manager `test`."""
+    args = ("apply", "--server-side", "--field-manager=test", "-f", "-", *extra)
+    return kubectl(*args, input=json.dumps(obj), check=check)
 
 
 def test_crd_is_established_and_explained(kubectl, crd_installed) -> None:
@@ -82,9 +84,12 @@ def test_example_and_its_children_are_accepted(kubectl, crd_installed, namespace
         assert result.returncode == 0, f"{child['kind']}/{child['metadata']['name']}: {result.stderr}"
 
 
-def _pod_from_template(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
+def _pod_from_template(kubectl, doc: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """A Pod made of the rendered pod template; its ServiceAccount is created for real."""
     app = validate(in_namespace(doc, namespace))
-    deployment = next(c for c in render(app) if c["kind"] == "Deployment")
+    children = render(app)
+    apply_json(kubectl, next(c for c in children if c["kind"] == "ServiceAccount"))
+    deployment = next(c for c in children if c["kind"] == "Deployment")
     template = deployment["spec"]["template"]
     return {
         "apiVersion": "v1",
@@ -102,13 +107,13 @@ def restricted_namespace(kubectl, namespace) -> str:
 
 @pytest.mark.parametrize(("case", "doc"), example_docs(), ids=[c for c, _ in example_docs()])
 def test_restricted_pod_security_admits_rendered_pods(kubectl, restricted_namespace, case, doc) -> None:
-    pod = _pod_from_template(doc, restricted_namespace)
+    pod = _pod_from_template(kubectl, doc, restricted_namespace)
     result = kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(pod), check=False)
     assert result.returncode == 0, result.stderr
 
 
 def test_restricted_pod_security_rejects_a_weakened_pod(kubectl, restricted_namespace) -> None:
-    pod = _pod_from_template(example_docs()[0][1], restricted_namespace)
+    pod = _pod_from_template(kubectl, example_docs()[0][1], restricted_namespace)
     sc = pod["spec"]["containers"][0]["securityContext"]
     sc["allowPrivilegeEscalation"] = True
     sc["capabilities"] = {"add": ["NET_ADMIN"]}

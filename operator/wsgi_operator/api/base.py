@@ -58,7 +58,9 @@ def _schema_extra(schema: dict[str, Any], cls: type[ApiModel]) -> None:
         if field.default_factory is None or alias not in props:
             continue
         value = field.default_factory()  # type: ignore[call-arg]
-        props[alias]["default"] = {} if isinstance(value, BaseModel) else _jsonable(value)
+        # The full object, not {}: the API server checks CEL rules against a
+        # default as written, before nested defaults would fill it in.
+        props[alias]["default"] = _jsonable(value)
     if cls.cel_rules:
         schema["x-kubernetes-validations"] = [
             {"rule": r.rule, "message": r.message, **({"fieldPath": r.field_path} if r.field_path else {})}
