@@ -14,6 +14,7 @@ import yaml
 
 from . import GROUP, KIND, PLURAL, VERSION
 from .api import WsgiAppSpec, WsgiAppStatus
+from .api.base import DNS_1035
 
 # propertyNames (key constraints of maps) has no structural-schema equivalent.
 _DROP = {"title", "additionalProperties", "discriminator", "propertyNames"}
@@ -151,7 +152,7 @@ def build_crd() -> dict[str, Any]:
                                 "kind": {"type": "string"},
                                 "metadata": {
                                     "type": "object",
-                                    "properties": {"name": {"type": "string", "maxLength": 52}},
+                                    "properties": {"name": {"type": "string", "maxLength": 52, "pattern": DNS_1035}},
                                 },
                                 "spec": spec,
                                 "status": status,

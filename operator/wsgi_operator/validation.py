@@ -8,6 +8,7 @@ evaluated here with cel-python exactly as the API server evaluates them.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,10 +29,44 @@ class InvalidWsgiApp(ValueError):
         super().__init__(f"WsgiApp {name}: " + "; ".join(errors))
 
 
+_SUFFIX = {
+    "": 1,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
+
+
+def quantity_value(text: str) -> float:
+    """The number a Kubernetes quantity string stands for ("512Mi" -> 536870912.0)."""
+    match = _QUANTITY.match(text)
+    if not match or match.group(2) not in _SUFFIX:
+        raise ValueError(f"not a quantity: {text!r}")
+    return float(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+# The subset of the Kubernetes CEL quantity library the rules use.
+_K8S_FUNCTIONS = {
+    "quantity": lambda s: celpy.celtypes.DoubleType(quantity_value(str(s))),
+    "compareTo": lambda a, b: celpy.celtypes.IntType((a > b) - (a < b)),
+}
+
+
 @functools.cache
 def _program(rule: str) -> Any:
     env = celpy.Environment()
-    return env.program(env.compile(rule))
+    return env.program(env.compile(rule), functions=_K8S_FUNCTIONS)
 
 
 def _eval(rule: Rule, obj: dict[str, Any]) -> bool:
@@ -49,7 +84,7 @@ def _walk(model: BaseModel, path: str) -> Iterator[str]:
             if not _eval(rule, obj):
                 where = f"{path}{rule.field_path}"
                 # Messages name their field for the API server's sake; don't say it twice.
-                yield rule.message if rule.message.startswith(where.split("[")[0]) else f"{where}: {rule.message}"
+                yield rule.message if rule.message.startswith(where) else f"{where}: {rule.message}"
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         child = f"{path}.{field.alias or name}"

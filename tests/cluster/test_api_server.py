@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from invalid_specs import CASES
 from wsgi_operator.render import render
 from wsgi_operator.validation import validate
 
@@ -157,3 +158,11 @@ def test_rendered_deployment_runs_on_kwok_and_is_garbage_collected(kubectl, crd_
         return not out.strip()
 
     wait_for("garbage collection of every child", children_gone, timeout=120)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.crd_rejects], ids=lambda c: c.id)
+def test_api_server_rejects_invalid_spec_naming_the_field(kubectl, crd_installed, namespace, case) -> None:
+    doc = in_namespace(case.manifest(), namespace)
+    result = apply_json(kubectl, doc, "--dry-run=server", check=False)
+    assert result.returncode != 0, f"{case.id}: the API server accepted it ({case.description})"
+    assert case.field in result.stderr, f"{case.id}: error does not name {case.field}: {result.stderr}"

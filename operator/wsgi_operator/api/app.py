@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .base import PY_DOTTED, PY_IDENT, AbsPath, ApiModel, ImageRef, Name, Quantity, Rule
+from .base import DNS_LABEL, PY_DOTTED, PY_IDENT, AbsPath, ApiModel, ImageRef, Name, Quantity, Rule, under
 
 
 class EntryPoint(ApiModel):
@@ -80,9 +80,9 @@ class CodeSource(ApiModel):
             "(none means the code is baked into spec.image)",
         ),
         Rule(
-            "!(self.path == '/' || self.path == '/tmp' || self.path.startsWith('/tmp/')"
-            " || self.path.startsWith('/etc/wsgi') || self.path.startsWith('/var/run/wsgi'))",
-            "spec.code.path must not be /, /tmp or under /etc/wsgi or /var/run/wsgi (reserved)",
+            f"!({under('self.path', '/tmp')} || {under('self.path', '/etc/wsgi')}"
+            f" || {under('self.path', '/var/run/wsgi')})",
+            "spec.code.path must not be /tmp or under it, nor under /etc/wsgi or /var/run/wsgi (reserved)",
             ".path",
         ),
     )
@@ -91,7 +91,10 @@ class CodeSource(ApiModel):
 class WritableDir(ApiModel):
     """A writable directory, backed by an emptyDir; everything else is read-only."""
 
-    name: Name = Field(description="Volume name (DNS label), unique within the WsgiApp.")
+    # 60, not 63: the volume is called rw-<name>.
+    name: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=60)] = Field(
+        description="Volume name (DNS label, at most 60 characters), unique within the WsgiApp."
+    )
     mount_path: AbsPath = Field(
         description="Where the directory is mounted. Not under /tmp, the code path, or another writable directory."
     )
@@ -102,13 +105,13 @@ class WritableDir(ApiModel):
 
     cel_rules = (
         Rule(
-            "self.mountPath != '/' && self.mountPath != '/tmp' && !self.mountPath.startsWith('/tmp/')",
-            "spec.writableDirs[].mountPath must not be / or under /tmp: /tmp is shared and "
+            f"!{under('self.mountPath', '/tmp')}",
+            "spec.writableDirs[].mountPath must not be /tmp or under it: /tmp is shared and "
             "predictable; use e.g. /var/lib/app/uploads",
             ".mountPath",
         ),
         Rule(
-            "!(self.mountPath.startsWith('/etc/wsgi') || self.mountPath.startsWith('/var/run/wsgi'))",
+            f"!({under('self.mountPath', '/etc/wsgi')} || {under('self.mountPath', '/var/run/wsgi')})",
             "spec.writableDirs[].mountPath must not be under /etc/wsgi or /var/run/wsgi (reserved for the operator)",
             ".mountPath",
         ),

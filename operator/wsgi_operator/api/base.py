@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
 
+def under(expr: str, directory: str) -> str:
+    """CEL: the path ``expr`` is ``directory`` or inside it (not merely sharing a prefix)."""
+    return f"({expr} == '{directory}' || {expr}.startsWith('{directory}/'))"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One CEL rule on a model: ``rule`` must hold for ``self`` (the model's object).
@@ -82,16 +87,32 @@ def _jsonable(value: Any) -> Any:
 # `$` is expanded and quotes or whitespace would break the generated file: the
 # patterns below keep them to characters that are inert in both places.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-ABS_PATH = r"^/[A-Za-z0-9._/-]*$"
+DNS_1035 = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# Absolute, normalised: no '.', '..' or empty segments and no trailing slash,
+# so the prefix rules below cannot be walked around.
+ABS_PATH = r"^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$"
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 PY_DOTTED = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 PY_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
 HEADER_NAME = r"^[A-Za-z0-9-]+$"
-CIDR = r"^([0-9]{1,3}(\.[0-9]{1,3}){3}(/([0-9]|[12][0-9]|3[0-2]))?|[0-9a-fA-F:]+:[0-9a-fA-F:]*(/[0-9]{1,3})?)$"
+CIDR = (
+    rf"^({_OCTET}(\.{_OCTET}){{3}}(/([0-9]|[12][0-9]|3[0-2]))?"
+    r"|[0-9a-fA-F:]+:[0-9a-fA-F:]*(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?)$"
+)
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_KEY = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
 
 Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+LabelMap = dict[
+    Annotated[str, StringConstraints(pattern=LABEL_KEY, max_length=317)],
+    Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)],
+]
 AbsPath = Annotated[str, StringConstraints(pattern=ABS_PATH, max_length=200)]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY, max_length=32)]
 Cidr = Annotated[str, StringConstraints(pattern=CIDR, max_length=64)]

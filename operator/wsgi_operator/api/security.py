@@ -68,6 +68,12 @@ class SecuritySpec(ApiModel):
 
     cel_rules = (
         Rule(
+            "self.trustedProxies.all(p, !(p.endsWith('/0')))",
+            "spec.security.trustedProxies must not contain a /0 range: that trusts every client; "
+            "list the ingress controller's addresses",
+            ".trustedProxies",
+        ),
+        Rule(
             "size(self.trustedProxyHeaders) == 0 || size(self.trustedProxies) > 0",
             "spec.security.trustedProxyHeaders needs spec.security.trustedProxies: without "
             "trusted proxies every client could spoof the headers",

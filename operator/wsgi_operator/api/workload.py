@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from .base import ApiModel, KubeObject, Quantity
+from .base import ApiModel, KubeObject, Quantity, Rule
 
 ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-/]+$", max_length=63)]
 
@@ -19,6 +19,16 @@ class Resources(ApiModel):
     )
     limits: dict[ResourceName, Quantity] = Field(
         default_factory=lambda: {"cpu": "1", "memory": "512Mi"}, description="Resource limits."
+    )
+
+    cel_rules = (
+        Rule(
+            "['cpu', 'memory'].all(r, !(r in self.requests) || !(r in self.limits)"
+            " || quantity(self.requests[r]).compareTo(quantity(self.limits[r])) <= 0)",
+            "spec.resources.requests must not exceed spec.resources.limits (limits default to cpu 1, "
+            "memory 512Mi): raise the limit together with the request",
+            ".requests",
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from .app import CodeSource, EntryPoint, WritableDir
-from .base import AbsPath, ApiModel, ImageRef, KubeObject, Name, Rule, StringMap
+from .base import DNS_1035, AbsPath, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, StringMap, under
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
 from .security import DEBUG_ENV_NAMES, SecuritySpec
@@ -55,9 +55,9 @@ class WsgiAppSpec(ApiModel):
     env_from: list[KubeObject] = Field(default_factory=list, max_length=32, description="Container envFrom.")
     resources: Resources = Field(default_factory=Resources, description="Requests and limits.")
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probes.")
-    pod_labels: StringMap = Field(default_factory=dict, description="Extra pod labels.")
+    pod_labels: LabelMap = Field(default_factory=dict, description="Extra pod labels.")
     pod_annotations: StringMap = Field(default_factory=dict, description="Extra pod annotations.")
-    node_selector: StringMap = Field(default_factory=dict, description="Pod nodeSelector.")
+    node_selector: LabelMap = Field(default_factory=dict, description="Pod nodeSelector.")
     tolerations: list[KubeObject] = Field(default_factory=list, max_length=32, description="Pod tolerations.")
     affinity: KubeObject | None = Field(None, description="Pod affinity.")
     topology_spread_constraints: list[KubeObject] = Field(
@@ -101,7 +101,7 @@ class WsgiAppSpec(ApiModel):
             ".writableDirs",
         ),
         Rule(
-            "!has(self.workingDirectory) || !self.workingDirectory.startsWith('/tmp')",
+            f"!has(self.workingDirectory) || !{under('self.workingDirectory', '/tmp')}",
             "spec.workingDirectory must not be under /tmp",
             ".workingDirectory",
         ),
@@ -147,7 +147,9 @@ class Metadata(ApiModel):
 
     model_config = ApiModel.model_config | {"extra": "ignore"}
 
-    name: Name
+    # A DNS-1035 label of at most 52 characters: the Service takes the name as
+    # is, and the ConfigMaps add "-config".
+    name: Annotated[str, StringConstraints(pattern=DNS_1035, max_length=52)]
     namespace: Name = "default"
     uid: str | None = None
     generation: int | None = None

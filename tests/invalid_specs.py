@@ -1,0 +1,510 @@
+"""The table of invalid WsgiApp specs: realistic mistakes and the field each must be blamed on.
+
+Shared by the unit tests (``wsgi-operator validate``, offline) and the cluster
+tests (the same manifests sent to a real kube-apiserver with the generated CRD).
+Each case is a mistake someone would plausibly make, a ``patch`` deep-merged
+into the ``spec`` of ``base_manifest()`` (or a callable returning the whole
+manifest), the field path the error must name, and whether the CRD (OpenAPI
+schema + CEL) can reject it; when False the API server cannot see the mistake
+(e.g. a wrong apiVersion never reaches the WsgiApp schema).
+
+Field paths are written the way the API server reports them
+(``spec.writableDirs[0].mountPath``): list items carry their index.
+
+Merge rules: dicts merge recursively, anything else (lists included) replaces
+the base value, and ``DELETE`` removes the key.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+API_VERSION = "wsgi-operator.io/v1alpha1"
+KIND = "WsgiApp"
+IMAGE = "registry.example.com/shop/web@sha256:" + "ab" * 32
+
+
+class _Delete:
+    """Marker: remove this key from the base manifest."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE: Any = _Delete()
+
+
+def base_manifest() -> dict[str, Any]:
+    """A small valid WsgiApp every patch starts from (a fresh copy each call)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {"name": "shop", "namespace": "shop"},
+        "spec": {
+            "image": IMAGE,
+            "entryPoint": {"module": "shop.wsgi"},
+            "security": {"runAsUser": 20010, "runAsGroup": 20010},
+        },
+    }
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    """``patch`` merged into a copy of ``base`` (see the module docstring)."""
+    if not (isinstance(base, Mapping) and isinstance(patch, Mapping)):
+        return copy.deepcopy(patch)
+    out = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        if value is DELETE:
+            out.pop(key, None)
+        elif key in out:
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    id: str
+    description: str
+    patch: Mapping[str, Any] | Callable[[], dict[str, Any]]
+    field: str
+    crd_rejects: bool = True
+
+    def manifest(self) -> dict[str, Any]:
+        """The full invalid manifest (a fresh object each call)."""
+        if callable(self.patch):
+            return self.patch()
+        base = base_manifest()
+        base["spec"] = deep_merge(base["spec"], self.patch)
+        return base
+
+
+def _with_metadata(**meta: Any) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        m = base_manifest()
+        m["metadata"] = deep_merge(m["metadata"], meta)
+        return m
+
+    return build
+
+
+def _with_top(**top: Any) -> Callable[[], dict[str, Any]]:
+    def build() -> dict[str, Any]:
+        return deep_merge(base_manifest(), top)
+
+    return build
+
+
+def _sec(**fields: Any) -> dict[str, Any]:
+    return {"security": fields}
+
+
+def _dirs(*dirs: tuple[str, str]) -> dict[str, Any]:
+    return {"writableDirs": [{"name": n, "mountPath": p} for n, p in dirs]}
+
+
+CASES: list[InvalidCase] = [
+    # --- identity -----------------------------------------------------------
+    InvalidCase("uid-root", "runs the daemon as root", _sec(runAsUser=0), "spec.security.runAsUser"),
+    InvalidCase("uid-www-data", "reuses Debian's www-data UID", _sec(runAsUser=33), "spec.security.runAsUser"),
+    InvalidCase("uid-apache", "reuses RHEL's apache UID", _sec(runAsUser=48), "spec.security.runAsUser"),
+    InvalidCase("uid-nobody", "runs as nobody, shared with the host", _sec(runAsUser=65534), "spec.security.runAsUser"),
+    InvalidCase("uid-system", "picks a system-range UID below 1000", _sec(runAsUser=500), "spec.security.runAsUser"),
+    InvalidCase("gid-nogroup", "primary group nogroup", _sec(runAsGroup=65534), "spec.security.runAsGroup"),
+    InvalidCase("fsgroup-root", "volumes owned by group root", _sec(fsGroup=0), "spec.security.fsGroup"),
+    InvalidCase("fsgroup-nogroup", "volumes owned by nogroup", _sec(fsGroup=65534), "spec.security.fsGroup"),
+    InvalidCase(
+        "supplemental-nogroup",
+        "adds nogroup as a supplementary group",
+        _sec(supplementalGroups=[20011, 65534]),
+        "spec.security.supplementalGroups",
+    ),
+    InvalidCase(
+        "supplemental-www-data",
+        "adds www-data (33) as a supplementary group",
+        _sec(supplementalGroups=[33]),
+        "spec.security.supplementalGroups[0]",
+    ),
+    InvalidCase("umask-garbage", "umask with a typo", _sec(umask="0777x"), "spec.security.umask"),
+    InvalidCase("umask-decimal", "umask written with an 8", _sec(umask="0028"), "spec.security.umask"),
+    # --- proxies --------------------------------------------------------------
+    InvalidCase(
+        "proxy-headers-without-proxies",
+        "trusts X-Forwarded-For from every client",
+        _sec(trustedProxyHeaders=["X-Forwarded-For"]),
+        "spec.security.trustedProxyHeaders",
+    ),
+    InvalidCase(
+        "proxy-not-cidr",
+        "names the ingress controller instead of its CIDR",
+        _sec(trustedProxies=["ingress-nginx"], trustedProxyHeaders=["X-Forwarded-For"]),
+        "spec.security.trustedProxies[0]",
+    ),
+    InvalidCase(
+        "proxy-cidr-prefix-33",
+        "IPv4 CIDR with a /33 prefix",
+        _sec(trustedProxies=["10.0.0.0/33"]),
+        "spec.security.trustedProxies[0]",
+    ),
+    InvalidCase(
+        "proxy-header-space",
+        "header name with a space",
+        _sec(trustedProxies=["10.0.0.0/8"], trustedProxyHeaders=["X-Forwarded For"]),
+        "spec.security.trustedProxyHeaders[0]",
+    ),
+    # --- server -----------------------------------------------------------------
+    InvalidCase("port-80", "privileged port 80", {"server": {"port": 80}}, "spec.server.port"),
+    InvalidCase("port-70000", "port out of range", {"server": {"port": 70000}}, "spec.server.port"),
+    InvalidCase("processes-0", "zero daemon processes", {"server": {"processes": 0}}, "spec.server.processes"),
+    InvalidCase("threads-1000", "a thousand threads per process", {"server": {"threads": 1000}}, "spec.server.threads"),
+    InvalidCase("replicas-negative", "negative replica count", {"replicas": -1}, "spec.replicas"),
+    InvalidCase(
+        "typo-replica",
+        "'replica' instead of 'replicas' (the API server refuses it under strict field validation, kubectl's default)",
+        {"replica": 3},
+        "spec.replica",
+    ),
+    # --- timeouts and limits ----------------------------------------------------
+    InvalidCase("request-timeout-0", "unbounded requests", {"timeouts": {"request": 0}}, "spec.timeouts.request"),
+    InvalidCase(
+        "header-max-below-header",
+        "header ceiling below the base header timeout",
+        {"timeouts": {"header": 20, "headerMax": 10}},
+        "spec.timeouts.headerMax",
+    ),
+    InvalidCase(
+        "body-max-below-body",
+        "body ceiling below the base body timeout",
+        {"timeouts": {"body": 30, "bodyMax": 10}},
+        "spec.timeouts.bodyMax",
+    ),
+    InvalidCase("timeout-negative", "negative socket timeout", {"timeouts": {"socket": -1}}, "spec.timeouts.socket"),
+    InvalidCase(
+        "timeout-as-string", "timeout with a unit suffix", {"timeouts": {"queue": "45s"}}, "spec.timeouts.queue"
+    ),
+    InvalidCase(
+        "request-fields-0", "no request headers allowed", {"limits": {"requestFields": 0}}, "spec.limits.requestFields"
+    ),
+    # --- image ------------------------------------------------------------------
+    InvalidCase("image-empty", "empty image", {"image": ""}, "spec.image"),
+    InvalidCase("image-spaces", "image with a space", {"image": "registry.example.com/shop web:1"}, "spec.image"),
+    InvalidCase("image-missing", "no image at all", {"image": DELETE}, "spec.image"),
+    InvalidCase(
+        "pull-policy-lowercase", "imagePullPolicy in lower case", {"imagePullPolicy": "always"}, "spec.imagePullPolicy"
+    ),
+    # --- entry point --------------------------------------------------------------
+    InvalidCase(
+        "entrypoint-both",
+        "both module and script",
+        {"entryPoint": {"module": "shop.wsgi", "script": "wsgi.py"}},
+        "spec.entryPoint",
+    ),
+    InvalidCase("entrypoint-neither", "only the callable", {"entryPoint": {"module": DELETE}}, "spec.entryPoint"),
+    InvalidCase("entrypoint-missing", "no entryPoint at all", {"entryPoint": DELETE}, "spec.entryPoint"),
+    InvalidCase(
+        "script-dotdot",
+        "script outside the code directory",
+        {"entryPoint": {"module": DELETE, "script": "../shared/wsgi.py"}},
+        "spec.entryPoint.script",
+    ),
+    InvalidCase(
+        "script-absolute",
+        "absolute script path",
+        {"entryPoint": {"module": DELETE, "script": "/app/wsgi.py"}},
+        "spec.entryPoint.script",
+    ),
+    InvalidCase(
+        "script-not-python",
+        "points at the settings directory",
+        {"entryPoint": {"module": DELETE, "script": "shop/settings"}},
+        "spec.entryPoint.script",
+    ),
+    InvalidCase(
+        "module-dashes",
+        "distribution name instead of module name",
+        {"entryPoint": {"module": "my-shop.wsgi"}},
+        "spec.entryPoint.module",
+    ),
+    InvalidCase(
+        "module-dollar-home",
+        "shell variable in the module",
+        {"entryPoint": {"module": "$HOME.wsgi"}},
+        "spec.entryPoint.module",
+    ),
+    InvalidCase(
+        "module-with-callable",
+        "module:callable in one string (gunicorn style)",
+        {"entryPoint": {"module": "shop.wsgi:application"}},
+        "spec.entryPoint.module",
+    ),
+    InvalidCase(
+        "callable-call",
+        "callable with parentheses",
+        {"entryPoint": {"callable": "create_app()"}},
+        "spec.entryPoint.callable",
+    ),
+    # --- code ---------------------------------------------------------------------
+    InvalidCase(
+        "code-two-sources",
+        "both a ConfigMap and a PVC",
+        {"code": {"configMap": {"name": "shop-code"}, "persistentVolumeClaim": {"claimName": "shop-code"}}},
+        "spec.code",
+    ),
+    InvalidCase("code-path-root", "code mounted over /", {"code": {"path": "/"}}, "spec.code.path"),
+    InvalidCase("code-path-tmp", "code under /tmp", {"code": {"path": "/tmp/app"}}, "spec.code.path"),
+    InvalidCase("code-path-relative", "relative code path", {"code": {"path": "app"}}, "spec.code.path"),
+    InvalidCase(
+        "code-image-empty",
+        "image volume without a reference",
+        {"code": {"image": {"reference": ""}}},
+        "spec.code.image.reference",
+    ),
+    InvalidCase(
+        "code-configmap-bad-name",
+        "ConfigMap name with an underscore",
+        {"code": {"configMap": {"name": "shop_code"}}},
+        "spec.code.configMap.name",
+    ),
+    InvalidCase(
+        "working-directory-tmp",
+        "working directory under /tmp",
+        {"workingDirectory": "/tmp/shop"},
+        "spec.workingDirectory",
+    ),
+    # --- writable directories -----------------------------------------------------
+    InvalidCase(
+        "writable-under-tmp", "uploads under /tmp", _dirs(("uploads", "/tmp/uploads")), "spec.writableDirs[0].mountPath"
+    ),
+    InvalidCase("writable-at-tmp", "a writable /tmp", _dirs(("tmp", "/tmp")), "spec.writableDirs[0].mountPath"),
+    InvalidCase(
+        "writable-at-root", "the whole filesystem writable", _dirs(("root", "/")), "spec.writableDirs[0].mountPath"
+    ),
+    InvalidCase(
+        "writable-under-code", "media inside the code directory", _dirs(("media", "/app/media")), "spec.writableDirs"
+    ),
+    InvalidCase("writable-is-code", "the code directory itself writable", _dirs(("code", "/app")), "spec.writableDirs"),
+    InvalidCase(
+        "writable-contains-code",
+        "a writable parent of the code directory",
+        {"code": {"path": "/srv/shop/app"}, **_dirs(("srv", "/srv/shop"))},
+        "spec.writableDirs",
+    ),
+    InvalidCase(
+        "writable-nested",
+        "one writable directory inside another",
+        _dirs(("data", "/var/lib/shop"), ("media", "/var/lib/shop/media")),
+        "spec.writableDirs",
+    ),
+    InvalidCase(
+        "writable-same-path",
+        "two volumes on one mount path",
+        _dirs(("media", "/var/lib/shop"), ("cache", "/var/lib/shop")),
+        "spec.writableDirs",
+    ),
+    InvalidCase(
+        "writable-duplicate-names",
+        "copy-pasted entry, name not changed",
+        _dirs(("media", "/var/lib/shop/media"), ("media", "/var/cache/shop")),
+        "spec.writableDirs",
+    ),
+    InvalidCase(
+        "writable-under-etc-wsgi",
+        "writable directory inside the operator's config",
+        _dirs(("conf", "/etc/wsgi/extra")),
+        "spec.writableDirs[0].mountPath",
+    ),
+    InvalidCase(
+        "writable-server-root",
+        "writable directory over the server root",
+        _dirs(("run", "/var/run/wsgi")),
+        "spec.writableDirs[0].mountPath",
+    ),
+    InvalidCase(
+        "writable-name-not-dns",
+        "volume name with capitals and underscore",
+        _dirs(("Media_Files", "/var/lib/shop/media")),
+        "spec.writableDirs[0].name",
+    ),
+    InvalidCase(
+        "writable-size-lots",
+        "sizeLimit in words",
+        {"writableDirs": [{"name": "media", "mountPath": "/var/lib/shop/media", "sizeLimit": "lots"}]},
+        "spec.writableDirs[0].sizeLimit",
+    ),
+    InvalidCase(
+        "writable-medium-lowercase",
+        "medium 'memory' instead of 'Memory'",
+        {"writableDirs": [{"name": "cache", "mountPath": "/var/cache/shop", "medium": "memory"}]},
+        "spec.writableDirs[0].medium",
+    ),
+    InvalidCase(
+        "writable-name-too-long-for-volume",
+        "63-character name: the rendered volume name rw-<name> exceeds 63 characters",
+        _dirs(("m" * 63, "/var/lib/shop/media")),
+        "spec.writableDirs[0].name",
+    ),
+    # --- environment --------------------------------------------------------------
+    InvalidCase(
+        "django-debug-on",
+        "DJANGO_DEBUG=1 left in from development",
+        {"env": [{"name": "DJANGO_DEBUG", "value": "1"}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "flask-debug-from-configmap",
+        "FLASK_DEBUG read from a ConfigMap (value unknown, so refused)",
+        {"env": [{"name": "FLASK_DEBUG", "valueFrom": {"configMapKeyRef": {"name": "flags", "key": "debug"}}}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "env-value-and-value-from",
+        "both value and valueFrom",
+        {"env": [{"name": "DB_PASSWORD", "value": "x", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "env-name-with-space",
+        "variable name with a space",
+        {"env": [{"name": "DB HOST", "value": "db"}]},
+        "spec.env[0].name",
+    ),
+    # --- scaling ------------------------------------------------------------------
+    InvalidCase(
+        "autoscaling-min-gt-max",
+        "minReplicas above maxReplicas",
+        {"autoscaling": {"minReplicas": 5, "maxReplicas": 3}},
+        "spec.autoscaling.minReplicas",
+    ),
+    InvalidCase(
+        "autoscaling-no-max",
+        "autoscaling without maxReplicas",
+        {"autoscaling": {"minReplicas": 2}},
+        "spec.autoscaling.maxReplicas",
+    ),
+    InvalidCase(
+        "pdb-both",
+        "both maxUnavailable and minAvailable",
+        {"disruptionBudget": {"maxUnavailable": 1, "minAvailable": 1}},
+        "spec.disruptionBudget",
+    ),
+    InvalidCase(
+        "pdb-percentage",
+        "percentages are not supported",
+        {"disruptionBudget": {"maxUnavailable": "25%"}},
+        "spec.disruptionBudget.maxUnavailable",
+    ),
+    InvalidCase(
+        "resources-bad-quantity",
+        "memory limit written as '1 GB'",
+        {"resources": {"limits": {"memory": "1 GB"}}},
+        "spec.resources.limits.memory",
+    ),
+    # --- exposure -----------------------------------------------------------------
+    InvalidCase("ingress-no-hosts", "ingress without hosts", {"ingress": {"hosts": []}}, "spec.ingress.hosts"),
+    InvalidCase(
+        "ingress-host-uppercase",
+        "host in upper case",
+        {"ingress": {"hosts": ["Shop.Example.com"]}},
+        "spec.ingress.hosts[0]",
+    ),
+    InvalidCase(
+        "ingress-host-underscore",
+        "host with an underscore",
+        {"ingress": {"hosts": ["shop_web.example.com"]}},
+        "spec.ingress.hosts[0]",
+    ),
+    InvalidCase(
+        "ingress-host-url",
+        "a URL instead of a host",
+        {"ingress": {"hosts": ["https://shop.example.com"]}},
+        "spec.ingress.hosts[0]",
+    ),
+    InvalidCase(
+        "ingress-path-relative",
+        "path without a leading slash",
+        {"ingress": {"hosts": ["shop.example.com"], "paths": [{"path": "api"}]}},
+        "spec.ingress.paths[0].path",
+    ),
+    InvalidCase(
+        "httproute-no-parents",
+        "HTTPRoute attached to no Gateway",
+        {"httpRoute": {"parentRefs": [], "hostnames": ["shop.example.com"]}},
+        "spec.httpRoute.parentRefs",
+    ),
+    InvalidCase("service-port-0", "service port 0", {"service": {"port": 0}}, "spec.service.port"),
+    InvalidCase(
+        "peer-app-and-ipblock",
+        "one peer naming an app and an ipBlock",
+        {"networkPolicy": {"ingressFrom": [{"app": "api", "ipBlock": {"cidr": "10.0.0.0/8"}}]}},
+        "spec.networkPolicy.ingressFrom[0]",
+    ),
+    InvalidCase(
+        "peer-empty",
+        "egress peer with only ports (would allow every destination)",
+        {"networkPolicy": {"egressTo": [{"ports": [{"port": 5432}]}]}},
+        "spec.networkPolicy.egressTo[0]",
+    ),
+    InvalidCase(
+        "peer-bad-cidr",
+        "database range with a /40 prefix",
+        {"networkPolicy": {"egressTo": [{"ipBlock": {"cidr": "10.20.0.0/40"}}]}},
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-port-protocol-lowercase",
+        "protocol 'tcp' in lower case",
+        {"networkPolicy": {"egressTo": [{"app": "api", "ports": [{"port": 8000, "protocol": "tcp"}]}]}},
+        "spec.networkPolicy.egressTo[0].ports[0].protocol",
+    ),
+    InvalidCase(
+        "peer-cidr-octet-256",
+        "database range with a mistyped octet (NetworkPolicy would be refused)",
+        {"networkPolicy": {"egressTo": [{"ipBlock": {"cidr": "10.256.0.0/16"}}]}},
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    # --- pod template ---------------------------------------------------------------
+    InvalidCase(
+        "pod-label-value-with-space",
+        "pod label value with a space (the Deployment would be refused)",
+        {"podLabels": {"team": "Payments Team"}},
+        "spec.podLabels",
+    ),
+    InvalidCase(
+        "requests-above-limits",
+        "memory request above the memory limit (the Deployment would be refused)",
+        {"resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
+        "spec.resources",
+    ),
+    # --- logging ------------------------------------------------------------------
+    InvalidCase(
+        "log-level-debug", "debug logging in production", {"logging": {"level": "debug"}}, "spec.logging.level"
+    ),
+    # --- whole manifest -----------------------------------------------------------
+    InvalidCase(
+        "name-too-long",
+        "53-character name: <name>-config and label values would not fit",
+        _with_metadata(name="a" * 53),
+        "metadata.name",
+    ),
+    InvalidCase(
+        "name-starts-with-digit",
+        "name starting with a digit: the Service of the same name must be a DNS-1035 label",
+        _with_metadata(name="3d-viewer"),
+        "metadata.name",
+    ),
+    InvalidCase("name-uppercase", "CamelCase name", _with_metadata(name="ShopWeb"), "metadata.name"),
+    InvalidCase(
+        "api-version-typo",
+        "apiVersion without the version (never reaches the WsgiApp schema)",
+        _with_top(apiVersion="wsgi-operator.io"),
+        "apiVersion",
+        crd_rejects=False,
+    ),
+]
+
+CASES_BY_ID: dict[str, InvalidCase] = {c.id: c for c in CASES}
+assert len(CASES_BY_ID) == len(CASES), "duplicate case ids"

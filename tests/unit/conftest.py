@@ -1,0 +1,86 @@
+"""Shared fixtures of the unit tests: pure, no cluster, no Docker, no network.
+
+``tests/invalid_specs.py`` (the table of invalid specs shared with the cluster
+tests) lives one level up; pytest's ``pythonpath`` setting (pyproject.toml)
+makes it importable as ``invalid_specs``.
+
+Two parameters are generated for any test that asks for them:
+``example`` (one per WsgiApp in examples/*.yaml, id ``file:name``) and
+``case`` (one per row of ``invalid_specs.CASES``, id = the case id). Test
+modules get helpers through fixtures, never ``from conftest import``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import invalid_specs
+from wsgi_operator.render import RenderSettings, render
+from wsgi_operator.validation import validate
+
+TESTS_DIR = Path(__file__).resolve().parents[1]
+REPO_ROOT = TESTS_DIR.parent
+EXAMPLES_DIR = REPO_ROOT / "examples"
+EXAMPLE_FILES = sorted(EXAMPLES_DIR.glob("*.yaml"))
+
+
+def load_documents(path: Path) -> list[dict[str, Any]]:
+    """Every non-empty YAML document of ``path``."""
+    return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+def _example_documents() -> list[tuple[str, dict[str, Any]]]:
+    """(id, manifest) of every WsgiApp in examples/*.yaml; id is file stem + app name."""
+    out = []
+    for path in EXAMPLE_FILES:
+        for doc in load_documents(path):
+            out.append((f"{path.stem}:{doc['metadata']['name']}", doc))
+    return out
+
+
+def manifest(spec_patch: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
+    """The shared valid base manifest with ``spec_patch`` deep-merged into its spec."""
+    m = invalid_specs.base_manifest()
+    if spec_patch:
+        m["spec"] = invalid_specs.deep_merge(m["spec"], spec_patch)
+    if metadata:
+        m["metadata"] = invalid_specs.deep_merge(m["metadata"], metadata)
+    return m
+
+
+def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Rendered objects keyed by kind (each kind appears at most once per app)."""
+    out: dict[str, dict[str, Any]] = {}
+    for obj in objects:
+        kind = obj["kind"]
+        if kind == "ConfigMap":
+            kind = "ConfigMap/" + obj["metadata"]["name"].rsplit("-", 1)[1]
+        assert kind not in out, f"two {kind} objects rendered"
+        out[kind] = obj
+    return out
+
+
+@pytest.fixture
+def render_kinds() -> Callable[..., dict[str, dict[str, Any]]]:
+    """Factory: validate + render a base-manifest variant, objects keyed by kind."""
+
+    def rendered(
+        spec_patch: dict[str, Any] | None = None, settings: RenderSettings | None = None, **metadata: Any
+    ) -> dict[str, dict[str, Any]]:
+        return by_kind(render(validate(manifest(spec_patch, **metadata)), settings))
+
+    return rendered
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "example" in metafunc.fixturenames:
+        docs = _example_documents()
+        metafunc.parametrize("example", [d for _, d in docs], ids=[i for i, _ in docs])
+    if "case" in metafunc.fixturenames:
+        cases = invalid_specs.CASES
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases])

@@ -1,0 +1,255 @@
+"""Offline validation (``wsgi_operator.validation`` and ``wsgi-operator validate``).
+
+Every row of ``invalid_specs.CASES`` must be refused naming its field, by the
+library and by the CLI, and must never make the renderer (or the CLI's render
+command) crash or print a partial result. The examples, and a set of valid
+near-misses next to each rule's boundary, must validate.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import invalid_specs
+from wsgi_operator import cli
+from wsgi_operator.render import render
+from wsgi_operator.validation import InvalidWsgiApp, validate
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+
+
+def names_field(text: str, field: str) -> bool:
+    """True when ``text`` names ``field`` as a whole path (``spec.env`` is named by
+    ``spec.env:``, ``spec.env[]`` and ``spec.env.foo``, not by ``spec.envFrom``)."""
+    return re.search(r"(?:^|[\s'\"(])" + re.escape(field) + r"(?=$|[\s:.,/)]|\[\])", text, re.MULTILINE) is not None
+
+
+def _errors_of(obj: Any) -> list[str]:
+    with pytest.raises(InvalidWsgiApp) as info:
+        validate(obj)
+    assert info.value.errors, "InvalidWsgiApp without errors"
+    return info.value.errors
+
+
+def _write(tmp_path: Path, docs: list[dict[str, Any]], name: str = "app.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    return path
+
+
+# --- the table itself ---------------------------------------------------------------
+
+
+def test_table_has_enough_distinct_cases() -> None:
+    cases = invalid_specs.CASES
+    assert len(cases) >= 30
+    assert len({c.id for c in cases}) == len(cases)
+    assert all(c.description and c.field for c in cases)
+    # Nearly every mistake must be caught by the API server, not only offline.
+    assert sum(c.crd_rejects for c in cases) >= len(cases) - 3
+
+
+def test_base_manifest_is_valid() -> None:
+    app = validate(invalid_specs.base_manifest())
+    assert app.metadata.name == "shop"
+    assert render(app)
+
+
+def test_case_manifest_is_fresh_and_differs_from_base(case: invalid_specs.InvalidCase) -> None:
+    first = case.manifest()
+    assert first != invalid_specs.base_manifest()
+    first["spec"] = "mutated"
+    assert case.manifest() != first, "manifest() must return a new object every call"
+
+
+def test_deep_merge_rules() -> None:
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    merged = invalid_specs.deep_merge(base, {"a": {"c": [3], "e": 2}, "d": invalid_specs.DELETE})
+    assert merged == {"a": {"b": 1, "c": [3], "e": 2}}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+
+
+# --- every invalid case is refused, naming its field --------------------------------------
+
+
+def test_case_is_rejected_naming_the_field(case: invalid_specs.InvalidCase) -> None:
+    try:
+        validate(case.manifest())
+    except InvalidWsgiApp as err:
+        assert err.errors
+        assert any(names_field(e, case.field) for e in err.errors), (
+            f"{case.id}: no error names {case.field!r}; got {err.errors}"
+        )
+    else:
+        pytest.fail(f"{case.id} ({case.description}) was accepted; expected an error naming {case.field}")
+
+
+def test_case_is_rejected_by_the_cli(
+    case: invalid_specs.InvalidCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, [case.manifest()])
+    rc = cli.main(["validate", str(path)])
+    out, err = capsys.readouterr()
+    assert rc != 0, f"{case.id}: `wsgi-operator validate` exited 0 ({out.strip()!r})"
+    assert "valid" not in out
+    assert str(path) in err
+    assert names_field(err, case.field), f"{case.id}: stderr does not name {case.field!r}:\n{err}"
+
+
+def test_case_never_crashes_the_renderer(case: invalid_specs.InvalidCase) -> None:
+    """validate() raises InvalidWsgiApp and nothing else; were a case ever accepted,
+    rendering it still must not crash (acceptance itself is the test above)."""
+    try:
+        app = validate(case.manifest())
+    except InvalidWsgiApp:
+        return
+    except Exception as err:  # the point of the test: no other exception type
+        pytest.fail(f"{case.id}: validate raised {type(err).__name__} instead of InvalidWsgiApp: {err}")
+    objects = render(app)
+    assert any(o["kind"] == "Deployment" for o in objects)
+
+
+def test_cli_render_refuses_every_invalid_case_without_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    valid = invalid_specs.base_manifest()
+    docs = [valid] + [c.manifest() for c in invalid_specs.CASES]
+    path = _write(tmp_path, docs)
+    assert cli.main(["render", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "", "render printed objects although the input had invalid WsgiApps"
+    assert str(path) in err
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def test_all_schema_errors_are_reported_at_once() -> None:
+    errors = _errors_of(
+        invalid_specs.deep_merge(
+            invalid_specs.base_manifest(),
+            {"spec": {"server": {"port": 80, "threads": 0}, "security": {"runAsUser": 0}}},
+        )
+    )
+    for field in ("spec.server.port", "spec.server.threads", "spec.security.runAsUser"):
+        assert any(names_field(e, field) for e in errors), (field, errors)
+
+
+def test_all_cel_errors_are_reported_at_once() -> None:
+    errors = _errors_of(
+        invalid_specs.deep_merge(
+            invalid_specs.base_manifest(),
+            {
+                "spec": {
+                    "security": {"trustedProxyHeaders": ["X-Forwarded-For"]},
+                    "timeouts": {"request": 0},
+                    "entryPoint": {"script": "wsgi.py"},
+                }
+            },
+        )
+    )
+    for field in ("spec.security.trustedProxyHeaders", "spec.timeouts.request", "spec.entryPoint"):
+        assert any(names_field(e, field) for e in errors), (field, errors)
+
+
+def test_cel_messages_say_what_is_allowed() -> None:
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["uid-nobody"].manifest())
+    assert "65534" in err and "1000" in err
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["proxy-headers-without-proxies"].manifest())
+    assert "trustedProxies" in err
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["django-debug-on"].manifest())
+    assert "allowDebugEnv" in err
+
+
+def test_unknown_field_message_points_to_kubectl_explain() -> None:
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["typo-replica"].manifest())
+    assert "unknown field" in err and "kubectl explain" in err
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        (["not", "a", "mapping"], "mapping"),
+        ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, "apiVersion/kind"),
+        ({**invalid_specs.base_manifest(), "kind": "WSGIApp"}, "apiVersion/kind"),
+    ],
+    ids=["list", "configmap", "kind-case"],
+)
+def test_foreign_documents_are_refused(doc: Any, expected: str) -> None:
+    assert any(expected in e for e in _errors_of(doc))
+
+
+# --- valid inputs --------------------------------------------------------------------------
+
+#: Valid specs right next to a rule's boundary: a rule written too broadly rejects them.
+VALID_NEAR_MISSES: dict[str, dict[str, Any]] = {
+    "uid-1000": {"security": {"runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000}},
+    "port-1024": {"server": {"port": 1024}},
+    "port-65535": {"server": {"port": 65535}},
+    "threads-256": {"server": {"threads": 256}},
+    "request-timeout-1": {"timeouts": {"request": 1}},
+    "header-max-0": {"timeouts": {"header": 20, "headerMax": 0}},
+    "header-max-equal": {"timeouts": {"header": 20, "headerMax": 20}},
+    "proxies-without-headers": {"security": {"trustedProxies": ["10.0.0.0/8"]}},
+    "proxies-ipv6": {"security": {"trustedProxies": ["fd00::/8"], "trustedProxyHeaders": ["X-Forwarded-For"]}},
+    "umask-three-digits": {"security": {"umask": "077"}},
+    "writable-sibling-prefix-of-code": {"writableDirs": [{"name": "data", "mountPath": "/app-data"}]},
+    "writable-tmp-prefix": {"writableDirs": [{"name": "files", "mountPath": "/tmpfiles"}]},
+    "writable-siblings": {
+        "writableDirs": [
+            {"name": "media", "mountPath": "/var/lib/shop/media"},
+            {"name": "media2", "mountPath": "/var/lib/shop/media2"},
+        ]
+    },
+    "writable-next-to-code-parent": {
+        "code": {"path": "/srv/shop/app"},
+        "writableDirs": [{"name": "data", "mountPath": "/srv/shop/data"}],
+    },
+    "writable-name-60": {"writableDirs": [{"name": "m" * 60, "mountPath": "/var/lib/shop/media"}]},
+    "debug-env-false": {"env": [{"name": "DJANGO_DEBUG", "value": "false"}, {"name": "FLASK_DEBUG", "value": "0"}]},
+    "debug-env-allowed": {"env": [{"name": "DJANGO_DEBUG", "value": "1"}], "security": {"allowDebugEnv": True}},
+    "env-value-from-secret": {
+        "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}]
+    },
+    "script-entry": {"entryPoint": {"module": invalid_specs.DELETE, "script": "app/wsgi.py"}},
+    "autoscaling-min-equals-max": {"autoscaling": {"minReplicas": 3, "maxReplicas": 3}},
+    "pdb-min-available": {"disruptionBudget": {"minAvailable": 1}},
+    "wildcard-host": {"ingress": {"hosts": ["*.shop.example.com"]}},
+    "code-image-volume": {"code": {"image": {"reference": "registry.example.com/shop/code:1.0"}}},
+    "replicas-0": {"replicas": 0},
+}
+
+
+@pytest.mark.parametrize("patch", list(VALID_NEAR_MISSES.values()), ids=list(VALID_NEAR_MISSES))
+def test_valid_near_miss_is_accepted(patch: dict[str, Any]) -> None:
+    m = invalid_specs.base_manifest()
+    m["spec"] = invalid_specs.deep_merge(m["spec"], patch)
+    validate(m)
+
+
+def test_example_validates(example: dict[str, Any]) -> None:
+    app = validate(example)
+    assert app.metadata.name == example["metadata"]["name"]
+
+
+def test_cli_validates_every_example(capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted(EXAMPLES_DIR.glob("*.yaml"))
+    assert len(files) >= 3
+    count = sum(1 for f in files for d in yaml.safe_load_all(f.read_text()) if d)
+    assert cli.main(["validate", *map(str, files)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.strip() == f"{count} WsgiApp(s) valid"
+
+
+def test_cli_reports_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["validate", str(tmp_path / "missing.yaml")]) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spec: [unclosed\n")
+    assert cli.main(["validate", str(bad)]) == 2
+    assert "wsgi-operator:" in capsys.readouterr().err
