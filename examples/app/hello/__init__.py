@@ -1,0 +1,1 @@
+"""Tiny example WSGI application for wsgi-operator (see hello.wsgi)."""
