@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: help venv demo test test-unit test-runtime test-cluster lint crds images \
-        cluster-up cluster-down cluster-kubeconfig bench clean
+        cluster-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
 help:
 	@echo "make demo    local control plane + the operator + the examples"
@@ -35,8 +35,10 @@ images: venv
 test-runtime: images
 	$(BIN)/pytest -q tests/runtime
 
+# A Go new enough for Kubernetes 1.35, fetched from the Go module proxy when
+# the machine's is missing or too old (hack/ensure-go.sh).
 cluster-binaries:
-	bash hack/k8s/build.sh
+	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/k8s/build.sh
 
 test-cluster: venv cluster-binaries
 	$(BIN)/pytest -q tests/cluster
@@ -45,7 +47,7 @@ test: lint images cluster-binaries
 	$(BIN)/pytest -q -rs tests
 
 ## Local control plane -------------------------------------------------------
-cluster-up:
+cluster-up: cluster-binaries
 	bash hack/k8s/cluster.sh up
 
 cluster-down:
@@ -54,7 +56,7 @@ cluster-down:
 cluster-kubeconfig:
 	@bash hack/k8s/cluster.sh kubeconfig
 
-demo: venv
+demo: venv cluster-binaries
 	bash hack/demo.sh
 
 bench: venv
