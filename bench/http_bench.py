@@ -1,0 +1,506 @@
+"""HTTP serving benchmark: the hardened rendered workload vs mod_wsgi-express defaults vs gunicorn.
+
+Run (as root, with the venv):  .venv/bin/python bench/http_bench.py [options]
+
+It builds what it needs (Docker engine, runtime and app images through hack/docker,
+a gunicorn image FROM the app image in bench/images/gunicorn, wrk from Debian),
+then serves the example app's ``/`` route from containers that all get the same
+CPU and memory limit, and drives each with ``wrk -t2 -c32 -d<duration>s --latency``.
+
+  express-defaults  mod_wsgi-express start-server with only the flags it cannot do
+                    without (module, server root, port, working dir) plus
+                    --processes/--threads
+  hardened          the renderer's own output for the base WsgiApp of the runtime
+                    tests, run through tests/runtime/podrun.translate (read-only
+                    root, dropped capabilities, the include and envvars files, ...)
+  gunicorn          gunicorn --worker-class gthread, same workers x threads
+
+wrk runs in the container's network namespace (``nsenter --net``) against its
+127.0.0.1:8000, so Docker's userland proxy (a user-space copy of every byte,
+not part of a pod's data path) is not measured; ``--via proxy`` uses the
+published 127.0.0.1 port instead. Servers are measured in interleaved rounds
+(a, b, c, a, b, c, ...) and the median is reported, because the machine is
+shared. Besides req/s and p99 it reports the container's CPU time per 1,000
+requests (from its cpuacct cgroup), which neighbours disturb much less.
+
+``--suite explore`` adds the variants that were tried to close the gap to
+gunicorn (processes x threads, keep-alive, MPM, max-clients, embedded mode).
+It prints a table (``--markdown`` for docs/benchmarks.md) and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# The translation and the base WsgiApp are the runtime tests' own (tests/runtime).
+sys.path.insert(0, str(ROOT / "tests"))
+
+from runtime.harness import APP_IMAGE, manifest  # noqa: E402
+from runtime.podrun import DOCKER, LABEL, translate  # noqa: E402
+from wsgi_operator.render import render  # noqa: E402
+from wsgi_operator.validation import validate  # noqa: E402
+
+GUNICORN_IMAGE = "local/wsgi-hello-gunicorn:bench"
+GUNICORN_CONTEXT = ROOT / "bench" / "images" / "gunicorn"
+INPUTS_LABEL = "io.wsgi-operator.bench-inputs-sha256"
+PIP_CA = Path(os.environ.get("PIP_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
+PORT = 8000
+#: The container shape shared by the non-rendered servers (the rendered one gets
+#: the same from its securityContext): it does not change throughput, but keeps
+#: the comparison about the server flags alone.
+_HARDENED_SHAPE = [
+    "--read-only",
+    "--user",
+    "10001:10001",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+]
+
+
+def log(msg: str) -> None:
+    print(f"http_bench: {msg}", file=sys.stderr, flush=True)
+
+
+def sh(*cmd: str, check: bool = True, capture: bool = True, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), check=check, text=True, capture_output=capture, timeout=timeout)
+
+
+# --- preparation -------------------------------------------------------------------------------
+
+
+def prepare() -> None:
+    """Engine, images and wrk; each step is a no-op when already done."""
+    sh("bash", str(ROOT / "hack/docker/engine.sh"), capture=False)
+    sh("bash", str(ROOT / "hack/docker/build-images.sh"), "runtime", "app", capture=False)
+    build_gunicorn_image()
+    if not shutil.which("wrk"):
+        log("installing wrk from Debian")
+        if sh("apt-get", "install", "-y", "-qq", "wrk", check=False).returncode != 0:
+            sh("apt-get", "update", "-qq")
+            sh("apt-get", "install", "-y", "-qq", "wrk")
+
+
+def build_gunicorn_image() -> None:
+    """gunicorn in the app image's venv; rebuilt only when its inputs change."""
+    app_id = sh(DOCKER, "image", "inspect", "-f", "{{.Id}}", APP_IMAGE).stdout.strip()
+    digest = hashlib.sha256(app_id.encode())
+    for path in sorted(GUNICORN_CONTEXT.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    want = digest.hexdigest()
+    label_format = f'{{{{ index .Config.Labels "{INPUTS_LABEL}" }}}}'
+    have = sh(DOCKER, "image", "inspect", "-f", label_format, GUNICORN_IMAGE, check=False).stdout.strip()
+    if have == want:
+        return
+    log(f"building {GUNICORN_IMAGE}")
+    secret = ["--secret", f"id=pipca,src={PIP_CA}"] if PIP_CA.is_file() else []
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    # Titles of the app image would otherwise be inherited by the bench image.
+    labels = ["--label", f"{INPUTS_LABEL}={want}", "--label", "org.opencontainers.image.title=wsgi-hello-gunicorn"]
+    build = [DOCKER, "build", "-q", *secret, *labels, "--build-arg", f"APP_IMAGE={APP_IMAGE}", "-t", GUNICORN_IMAGE]
+    subprocess.run(
+        [*build, str(GUNICORN_CONTEXT)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What every server container of one benchmark run shares."""
+
+    label: str  # LABEL=<run id>: how the run finds and removes its containers
+    limits: dict[str, str]  # the Kubernetes resource limits (cpu, memory)
+    limit_flags: list[str]  # the same as docker options, as translate() renders them
+    workdir: Path  # ConfigMap files of the rendered servers
+
+    @property
+    def common(self) -> list[str]:
+        return ["--label", self.label, *self.limit_flags]
+
+    publish = ("--publish", f"127.0.0.1::{PORT}")
+
+
+@dataclass
+class Server:
+    """One configuration to measure: how to start it, and what it is."""
+
+    name: str
+    note: str
+    argv: Callable[[Launch], list[str]]  # -> the docker run argv
+    container: str = ""
+    samples: list[dict[str, float]] = field(default_factory=list)
+
+
+def express_defaults(
+    processes: int = 2, threads: int = 8, extra: tuple[str, ...] = ()
+) -> Callable[[Launch], list[str]]:
+    """mod_wsgi-express with its default flags (and what the image makes necessary)."""
+
+    def argv(launch: Launch) -> list[str]:
+        return [
+            DOCKER,
+            "run",
+            "--detach",
+            *launch.common,
+            *_HARDENED_SHAPE,
+            # The image's /tmp is not writable, so the server root must be named.
+            "--tmpfs",
+            "/var/run/wsgi:exec,mode=0700,uid=10001,gid=10001",
+            *launch.publish,
+            APP_IMAGE,
+            "mod_wsgi-express",
+            "start-server",
+            "--application-type",
+            "module",
+            "hello.wsgi",
+            "--server-root",
+            "/var/run/wsgi/server",
+            "--working-directory",
+            "/app",
+            "--python-path",
+            "/app",
+            "--port",
+            str(PORT),
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+            *extra,
+        ]
+
+    return argv
+
+
+def hardened(spec_patch: dict[str, Any] | None = None, extra: tuple[str, ...] = ()) -> Callable[[Launch], list[str]]:
+    """The renderer's output for the runtime tests' base WsgiApp (+ ``spec_patch``
+    and the run's resource limits), translated exactly as the runtime tests do;
+    ``extra`` express flags the renderer does not produce are appended to the
+    container command."""
+
+    def argv(launch: Launch) -> list[str]:
+        patch = {**(spec_patch or {}), "resources": {"limits": launch.limits}}
+        objects = render(validate(manifest(patch)))
+        for obj in objects:
+            if obj["kind"] == "Deployment":
+                c = obj["spec"]["template"]["spec"]["containers"][0]
+                c["command"] = [*c["command"], *extra]
+        key, _, value = launch.label.partition("=")
+        run = translate(objects, launch.workdir / uuid.uuid4().hex[:8], labels={key: value})
+        run.write_files()
+        return run.argv
+
+    return argv
+
+
+def gunicorn(workers: int = 2, threads: int = 8, extra: tuple[str, ...] = ()) -> Callable[[Launch], list[str]]:
+    """gunicorn gthread serving the same module from the same venv."""
+
+    def argv(launch: Launch) -> list[str]:
+        return [
+            DOCKER,
+            "run",
+            "--detach",
+            *launch.common,
+            *_HARDENED_SHAPE,
+            *launch.publish,
+            GUNICORN_IMAGE,
+            "gunicorn",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"0.0.0.0:{PORT}",
+            "--worker-tmp-dir",
+            "/dev/shm",
+            "--chdir",
+            "/app",
+            *extra,
+            "hello.wsgi:application",
+        ]
+
+    return argv
+
+
+def suites() -> dict[str, list[Server]]:
+    main = [
+        Server("express-defaults", "mod_wsgi-express defaults, 2x8", express_defaults()),
+        Server("hardened", "rendered defaults (2x8, keepAlive 2)", hardened()),
+        Server("gunicorn", "gunicorn gthread 2x8", gunicorn()),
+    ]
+    explore = [
+        Server("hardened-1x16", "processes 1, threads 16", hardened({"server": {"processes": 1, "threads": 16}})),
+        Server("hardened-4x4", "processes 4, threads 4", hardened({"server": {"processes": 4, "threads": 4}})),
+        Server("hardened-2x4", "processes 2, threads 4", hardened({"server": {"processes": 2, "threads": 4}})),
+        Server("hardened-1x8", "processes 1, threads 8", hardened({"server": {"processes": 1, "threads": 8}})),
+        Server("hardened-ka0", "keepAlive 0 (KeepAlive Off)", hardened({"timeouts": {"keepAlive": 0}})),
+        Server("hardened-ka15", "keepAlive 15", hardened({"timeouts": {"keepAlive": 15}})),
+        Server("hardened-worker", "+ --server-mpm worker", hardened(extra=("--server-mpm", "worker"))),
+        Server(
+            "express-worker",
+            "express defaults + --server-mpm worker",
+            express_defaults(extra=("--server-mpm", "worker")),
+        ),
+        Server("hardened-prefork", "+ --server-mpm prefork", hardened(extra=("--server-mpm", "prefork"))),
+        Server("hardened-maxclients64", "+ --max-clients 64", hardened(extra=("--max-clients", "64"))),
+        Server("hardened-embedded", "+ --embedded-mode (NOT safe: no daemon)", hardened(extra=("--embedded-mode",))),
+        Server("gunicorn-1x16", "gunicorn gthread 1x16", gunicorn(1, 16)),
+        Server("gunicorn-4x4", "gunicorn gthread 4x4", gunicorn(4, 4)),
+    ]
+    return {"main": main, "explore": main + explore}
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    if not m:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """req/s, p50/p99 (ms), requests, errors and non-2xx count from ``wrk --latency``."""
+    result: dict[str, float] = {"errors": 0.0, "non2xx": 0.0}
+    for line in out.splitlines():
+        words = line.split()
+        if line.startswith("Requests/sec:"):
+            result["rps"] = float(words[1])
+        elif len(words) == 2 and words[0] in ("50%", "99%"):
+            result["p" + words[0].rstrip("%")] = _ms(words[1])
+        elif "requests in" in line:
+            result["requests"] = float(words[0])
+        elif line.strip().startswith("Socket errors:"):
+            result["errors"] = float(sum(int(n) for n in re.findall(r"\d+", line)))
+        elif line.strip().startswith("Non-2xx"):
+            result["non2xx"] = float(words[-1])
+    missing = {"rps", "p99", "requests"} - result.keys()
+    if missing:
+        raise ValueError(f"wrk output lacks {missing}:\n{out}")
+    return result
+
+
+def cpu_seconds(container: str) -> float | None:
+    """CPU time the container used so far (cgroup v1 cpuacct, or v2 cpu.stat)."""
+    for path in (
+        Path(f"/sys/fs/cgroup/cpuacct/docker/{container}/cpuacct.usage"),
+        Path(f"/sys/fs/cgroup/system.slice/docker-{container}.scope/cpu.stat"),
+    ):
+        if path.is_file():
+            text = path.read_text()
+            if path.name == "cpu.stat":
+                usec = re.search(r"usage_usec (\d+)", text)
+                return int(usec.group(1)) / 1e6 if usec else None
+            return int(text) / 1e9
+    return None
+
+
+def wait_serving(server: Server, via: str, host_port: int, timeout: float = 60) -> None:
+    """Poll until ``GET /`` answers, the same way (netns or proxy) wrk will connect."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sh(*load_command(server, via, host_port, probe=True), check=False).returncode == 0:
+            return
+        time.sleep(0.2)
+    logs = sh(DOCKER, "logs", server.container, check=False)
+    raise RuntimeError(f"{server.name} never served:\n{logs.stdout}{logs.stderr}")
+
+
+def _pid(container: str) -> int:
+    return int(sh(DOCKER, "inspect", "-f", "{{.State.Pid}}", container).stdout)
+
+
+def load_command(server: Server, via: str, host_port: int, probe: bool = False, **wrk: Any) -> list[str]:
+    """The wrk (or probe) command line, in the container's netns or through the proxy."""
+    if via == "netns":
+        prefix = ["nsenter", f"--net=/proc/{_pid(server.container)}/ns/net"]
+        url = f"http://127.0.0.1:{PORT}/"
+    else:
+        prefix, url = [], f"http://127.0.0.1:{host_port}/"
+    if probe:
+        return [*prefix, sys.executable, "-c", f"import urllib.request as u; u.urlopen({url!r}, timeout=2).read()"]
+    return [
+        *prefix,
+        "wrk",
+        f"-t{wrk['threads']}",
+        f"-c{wrk['connections']}",
+        f"-d{wrk['duration']}s",
+        "--latency",
+        url,
+    ]
+
+
+def measure(server: Server, via: str, host_port: int, duration: int, threads: int, connections: int) -> None:
+    before = cpu_seconds(server.container)
+    cmd = load_command(server, via, host_port, threads=threads, connections=connections, duration=duration)
+    out = sh(*cmd, timeout=duration + 60).stdout
+    after = cpu_seconds(server.container)
+    sample = parse_wrk(out)
+    if before is not None and after is not None and sample["requests"]:
+        sample["cpu_ms_per_1k"] = (after - before) * 1e6 / sample["requests"]
+    server.samples.append(sample)
+
+
+def median(server: Server, key: str) -> float:
+    values = [s[key] for s in server.samples if key in s]
+    return statistics.median(values) if values else float("nan")
+
+
+def paired(server: Server, base: Server, key: str) -> list[float]:
+    """Per-round ratios server/base of ``key``. Each round measures every server
+    once, back to back, so a ratio compares two runs under nearly the same
+    neighbour load: on a shared machine that is far steadier than a ratio of
+    medians taken minutes apart."""
+    return [
+        a[key] / b[key] for a, b in zip(server.samples, base.samples, strict=False) if key in a and key in b and b[key]
+    ]
+
+
+def _pct(ratios: list[float]) -> str:
+    if not ratios:
+        return "n/a"
+    return f"{statistics.median(ratios) * 100:.0f}% ({min(ratios) * 100:.0f}-{max(ratios) * 100:.0f})"
+
+
+def report(servers: list[Server], markdown: bool) -> str:
+    """The results table: medians, and the paired per-round ratios to express-defaults."""
+    base = next((s for s in servers if s.name == "express-defaults"), servers[0])
+    rows = []
+    for s in servers:
+        rps = [x["rps"] for x in s.samples]
+        rows.append(
+            [
+                s.name,
+                s.note,
+                f"{median(s, 'rps'):,.0f}",
+                f"{min(rps):,.0f}-{max(rps):,.0f}",
+                _pct(paired(s, base, "rps")),
+                f"{median(s, 'p99'):.1f}",
+                f"{median(s, 'cpu_ms_per_1k'):.0f}",
+                _pct(paired(s, base, "cpu_ms_per_1k")),
+                f"{sum(x['errors'] for x in s.samples):.0f}/{sum(x['non2xx'] for x in s.samples):.0f}",
+            ]
+        )
+    head = [
+        "server",
+        "configuration",
+        "req/s median",
+        "req/s range",
+        f"req/s vs {base.name} (paired: median, range)",
+        "p99 ms median",
+        "CPU ms per 1k req",
+        "CPU/req vs defaults (paired)",
+        "socket errors/non-2xx",
+    ]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
+        lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) for r in [head, *rows]]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=("main", "explore"), default="main")
+    parser.add_argument("--only", help="comma-separated server names to run (from the suite)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t (default 2)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk -c (default 32)")
+    parser.add_argument("--cpus", default="1", help="CPU limit of every server container (default 1, the rendered)")
+    parser.add_argument("--memory", default="512Mi", help="memory limit of every server container")
+    parser.add_argument("--via", choices=("netns", "proxy"), default="netns")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    parser.add_argument("--skip-prepare", action="store_true", help="do not check the engine, images and wrk")
+    args = parser.parse_args()
+    if args.via == "netns" and os.geteuid() != 0:
+        parser.error("--via netns needs root (nsenter); use --via proxy")
+
+    if not args.skip_prepare:
+        prepare()
+    run_id = f"bench-{uuid.uuid4().hex[:8]}"
+    workdir = Path(tempfile.mkdtemp(prefix="http-bench-"))
+    servers = suites()[args.suite]
+    if args.only:
+        wanted = args.only.split(",")
+        servers = [s for s in servers if s.name in wanted]
+
+    # Every server gets the limits translate() derives from the spec's resources.
+    limits = {"cpu": args.cpus, "memory": args.memory}
+    rendered = translate(render(validate(manifest({"resources": {"limits": limits}}))), workdir / "limits")
+    limit_flags = []
+    for flag in ("--cpus", "--memory", "--cpu-shares"):
+        i = rendered.argv.index(flag)
+        limit_flags += [flag, rendered.argv[i + 1]]
+    launch = Launch(f"{LABEL}={run_id}", limits, limit_flags, workdir)
+
+    ports: dict[str, int] = {}
+    try:
+        for s in servers:
+            s.container = sh(*s.argv(launch)).stdout.strip()
+            out = sh(DOCKER, "port", s.container, f"{PORT}/tcp").stdout.split()[0]
+            ports[s.name] = int(out.rpartition(":")[2])
+            wait_serving(s, args.via, ports[s.name])
+        log(f"{len(servers)} servers up; warming up")
+        for s in servers:
+            warm = {"threads": args.threads, "connections": args.connections, "duration": 2}
+            sh(*load_command(s, args.via, ports[s.name], **warm))
+        for r in range(args.rounds):
+            # Rotate the order each round so no server always follows the same neighbour.
+            order = servers[r % len(servers) :] + servers[: r % len(servers)]
+            for s in order:
+                measure(s, args.via, ports[s.name], args.duration, args.threads, args.connections)
+                log(f"round {r + 1}/{args.rounds} {s.name}: {s.samples[-1]['rps']:,.0f} req/s")
+    finally:
+        ids = sh(DOCKER, "ps", "-aq", "--filter", f"label={LABEL}={run_id}", check=False).stdout.split()
+        if ids:
+            sh(DOCKER, "rm", "--force", "--volumes", *ids, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.processor())
+    print(
+        f"# wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, via {args.via}, "
+        f"{args.rounds} interleaved rounds, every server --cpus {args.cpus} --memory {args.memory}; "
+        f"host: {os.cpu_count()} CPUs ({cpu_model}), load average {os.getloadavg()[0]:.1f} at the end"
+    )
+    print(report(servers, args.markdown))
+    if args.json:
+        args.json.write_text(json.dumps({s.name: {"note": s.note, "samples": s.samples} for s in servers}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
