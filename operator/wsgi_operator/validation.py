@@ -69,8 +69,8 @@ def _program(rule: str) -> Any:
     return env.program(env.compile(rule), functions=_K8S_FUNCTIONS)
 
 
-def _eval(rule: Rule, obj: dict[str, Any]) -> bool:
-    result = _program(rule.rule).evaluate({"self": celpy.json_to_cel(obj)})
+def _eval(rule: Rule, activation: dict[str, Any]) -> bool:
+    result = _program(rule.rule).evaluate(activation)
     if isinstance(result, celpy.CELEvalError):
         raise RuntimeError(f"CEL rule {rule.rule!r} failed to evaluate: {result}")
     return bool(result)
@@ -80,8 +80,9 @@ def _walk(model: BaseModel, path: str) -> Iterator[str]:
     """Yield a message for every CEL rule broken in ``model`` and below."""
     if isinstance(model, ApiModel) and model.cel_rules:
         obj = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+        activation = {"self": celpy.json_to_cel(obj)}
         for rule in model.cel_rules:
-            if not _eval(rule, obj):
+            if not _eval(rule, activation):
                 where = f"{path}{rule.field_path}"
                 # Messages name their field for the API server's sake; don't say it twice.
                 yield rule.message if rule.message.startswith(where) else f"{where}: {rule.message}"
