@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Shared definitions for hack/k8s/build.sh and hack/k8s/cluster.sh.
+# Source it; it defines variables and functions only and runs nothing.
+
+K8S_HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/k8s/versions.env
+source "${K8S_HACK_DIR}/versions.env"
+
+# Everything built or downloaded lives outside the repo so that `git clean`
+# never throws away a build that took tens of minutes.
+WSGI_OPERATOR_CACHE="${WSGI_OPERATOR_CACHE:-${HOME}/.cache/wsgi-operator}"
+K8S_ROOT="${WSGI_OPERATOR_CACHE}/k8s-v${KUBERNETES_VERSION}"
+K8S_BIN_DIR="${K8S_ROOT}/bin"
+K8S_STAGES_DIR="${K8S_ROOT}/kwok-stages"
+# shellcheck disable=SC2034 # used by cluster.sh
+K8S_STATE_DIR="${WSGI_OPERATOR_STATE:-${WSGI_OPERATOR_CACHE}/cluster}"
+
+# Binaries the control plane needs, and the ones an envtest-style
+# KUBEBUILDER_ASSETS directory may provide instead of our build.
+K8S_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl helm)
+K8S_ASSET_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+
+k8s::log() {
+  printf '[k8s %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
+}
+
+k8s::die() {
+  k8s::log "ERROR: $*"
+  exit 1
+}
+
+# True when KUBEBUILDER_ASSETS points at a usable envtest directory. Only a
+# directory holding both kube-apiserver and etcd counts: with only one of
+# them we would mix versions for no gain.
+k8s::assets_usable() {
+  [[ -n "${KUBEBUILDER_ASSETS:-}" \
+    && -x "${KUBEBUILDER_ASSETS}/kube-apiserver" \
+    && -x "${KUBEBUILDER_ASSETS}/etcd" ]]
+}
+
+# Prints the path of binary NAME: KUBEBUILDER_ASSETS wins for the control
+# plane binaries it contains, everything else comes from our cache.
+k8s::bin() {
+  local name="$1" asset
+  if k8s::assets_usable; then
+    for asset in "${K8S_ASSET_BINARIES[@]}"; do
+      if [[ "${asset}" == "${name}" && -x "${KUBEBUILDER_ASSETS}/${name}" ]]; then
+        printf '%s\n' "${KUBEBUILDER_ASSETS}/${name}"
+        return 0
+      fi
+    done
+  fi
+  printf '%s\n' "${K8S_BIN_DIR}/${name}"
+}
+
+# True when every binary and the kwok stages are in place.
+k8s::all_present() {
+  local name
+  for name in "${K8S_BINARIES[@]}"; do
+    [[ -x "$(k8s::bin "${name}")" ]] || return 1
+  done
+  [[ -f "${K8S_STAGES_DIR}/node-fast.yaml" && -f "${K8S_STAGES_DIR}/pod-fast.yaml" ]]
+}
