@@ -58,6 +58,9 @@ def crd_installed(kubectl) -> None:
     """The generated CRD, applied server-side and Established."""
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
     kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    # Established comes a moment before the schema is published in the
+    # OpenAPI document that `kubectl explain` (and field validation) read.
+    wait_for("the WsgiApp schema in OpenAPI", lambda: kubectl("explain", "wsgiapp", check=False).returncode == 0)
 
 
 def apply_json(kubectl, obj: dict[str, Any], *extra: str, check: bool = True):
