@@ -1,0 +1,442 @@
+"""Operator benchmark: N WsgiApps created at once against the local control plane.
+
+Run: `.venv/bin/python bench/operator_bench.py [N ...]` (default: 1 50 200),
+with the control plane up (`make cluster-up`). Prints a table; it asserts
+nothing (no test ever times anything).
+
+Per round (N apps, a fresh namespace, a fresh `wsgi-operator run` subprocess):
+
+  children p50/p99   create request sent -> every rendered child seen by a watch
+  Ready p50/p99      create request sent -> status condition Ready=True
+                     (kwok marks the pods Running/Ready; each app has 1 replica)
+  all Ready          first create -> last app Ready
+  status lag p99     Deployment's pods all ready (seen by a watch) -> WsgiApp Ready:
+                     the operator's own share of the time to Ready
+  req/app            API requests the operator sent to converge, per app
+                     (all of them: applies, existence checks, status writes)
+  req/reconcile      API requests per reconcile during a full no-op resync pass
+  no-op writes       objects (children and WsgiApps) whose resourceVersion changed
+                     across that resync pass: must be 0
+  peak RSS           the operator process's VmHWM at the end of the round
+
+The API request and reconcile counts come from the operator's own
+/metrics (wsgi_operator_api_requests_total, wsgi_operator_reconciles_total).
+Each round adds its own tainted kwok nodes (100 pods per node) for its pods
+and removes them afterwards, so it neither crowds nor uses anyone else's node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+
+from wsgi_operator.render import render
+from wsgi_operator.validation import validate
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER_SH = REPO / "hack" / "k8s" / "cluster.sh"
+CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
+WSGI_OPERATOR = Path(sys.executable).parent / "wsgi-operator"
+APP_LABEL = "wsgi-operator.io/app"
+GROUP, VERSION, PLURAL = "wsgi-operator.io", "v1alpha1", "wsgiapps"
+PODS_PER_NODE = 100
+
+
+def sh(*args: str) -> str:
+    """Run a command and return its stdout."""
+    return subprocess.run(args, check=True, text=True, capture_output=True).stdout.strip()
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+#: Bench pods run only on the round's own kwok nodes, and nothing else does.
+ROUND_KEY = "bench.wsgi-operator.io/round"
+
+
+def manifest(i: int, namespace: str) -> dict[str, Any]:
+    """The i-th WsgiApp of a round: the default spec, one replica, on the round's nodes."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "WsgiApp",
+        "metadata": {"name": f"app-{i:04d}", "namespace": namespace},
+        "spec": {
+            "image": f"registry.example.com/bench/app-{i}:1",
+            "entryPoint": {"module": "app.wsgi"},
+            "replicas": 1,
+            "nodeSelector": {ROUND_KEY: namespace},
+            "tolerations": [{"key": ROUND_KEY, "operator": "Equal", "value": namespace, "effect": "NoSchedule"}],
+        },
+    }
+
+
+@dataclass
+class Timeline:
+    """When each app was created, got all its children, and became Ready (monotonic seconds)."""
+
+    expected: dict[str, set[str]]
+    created: dict[str, float] = field(default_factory=dict)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    children: dict[str, float] = field(default_factory=dict)
+    deployment_ready: dict[str, float] = field(default_factory=dict)
+    ready: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def child(self, app: str, kind_name: str) -> None:
+        """A watch saw a child of ``app``."""
+        with self.lock:
+            seen = self.seen.setdefault(app, set())
+            seen.add(kind_name)
+            if app not in self.children and seen >= self.expected.get(app, {"?"}):
+                self.children[app] = time.monotonic()
+
+    def deployment(self, app: str, obj: dict[str, Any]) -> None:
+        """A watch saw a Deployment; note when all its replicas were first ready."""
+        status = obj.get("status") or {}
+        if status.get("readyReplicas", 0) >= obj["spec"].get("replicas", 1):
+            with self.lock:
+                self.deployment_ready.setdefault(app, time.monotonic())
+
+    def app(self, obj: dict[str, Any]) -> None:
+        """A watch saw a WsgiApp."""
+        conditions = (obj.get("status") or {}).get("conditions") or []
+        if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions):
+            with self.lock:
+                self.ready.setdefault(obj["metadata"]["name"], time.monotonic())
+
+
+#: (kind, collection path under the namespace) of every watched resource.
+_WATCHED = (
+    ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
+    ("ConfigMap", "/api/v1/namespaces/{ns}/configmaps"),
+    ("Service", "/api/v1/namespaces/{ns}/services"),
+    ("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
+    ("NetworkPolicy", "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies"),
+    ("PodDisruptionBudget", "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"),
+    ("WsgiApp", f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/{PLURAL}"),
+)
+
+
+class Watches:
+    """One watch thread per watched kind, on raw JSON lines.
+
+    The client's typed watch decodes every event into model objects, which
+    costs the benchmark process enough CPU under a burst to delay what it
+    observes by seconds; plain ``json.loads`` keeps the timestamps honest.
+    """
+
+    def __init__(self, api: client.ApiClient, namespace: str, timeline: Timeline) -> None:
+        self.stop = threading.Event()
+        self.api = api
+        self.threads = [
+            threading.Thread(target=self._watch, args=(kind, path.format(ns=namespace), timeline), daemon=True)
+            for kind, path in _WATCHED
+        ]
+        for t in self.threads:
+            t.start()
+
+    def _get(self, path: str, query: list[tuple[str, str]]) -> Any:
+        req = self.api.param_serialize("GET", path, query_params=query, auth_settings=["BearerToken"])
+        return self.api.call_api(*req, _request_timeout=30).response
+
+    def _watch(self, kind: str, path: str, timeline: Timeline) -> None:
+        selector = [] if kind == "WsgiApp" else [("labelSelector", APP_LABEL)]
+        rv = json.loads(self._get(path, selector).data)["metadata"]["resourceVersion"]
+        while not self.stop.is_set():
+            query = [*selector, ("watch", "true"), ("resourceVersion", rv), ("timeoutSeconds", "2")]
+            for line in self._get(path, query):
+                event = json.loads(line)
+                obj = event["object"]
+                if event["type"] == "ERROR":  # e.g. 410 Gone: start again from a fresh list
+                    rv = json.loads(self._get(path, selector).data)["metadata"]["resourceVersion"]
+                    break
+                rv = obj["metadata"]["resourceVersion"]
+                if kind == "WsgiApp":
+                    timeline.app(obj)
+                    continue
+                app = obj["metadata"]["labels"][APP_LABEL]
+                if event["type"] == "ADDED":
+                    timeline.child(app, f"{kind}/{obj['metadata']['name']}")
+                if kind == "Deployment":
+                    timeline.deployment(app, obj)
+
+    def close(self) -> None:
+        """Stop the threads (each returns within its 2 s watch timeout)."""
+        self.stop.set()
+        for t in self.threads:
+            t.join(10)
+
+
+@dataclass
+class Operator:
+    """`wsgi-operator run` for one namespace, as a subprocess."""
+
+    namespace: str
+    kubeconfig: str
+    resync: float
+    workers: int
+    log: Path
+    metrics_port: int = field(default_factory=free_port)
+    health_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait for /healthz."""
+        cmd = [
+            str(WSGI_OPERATOR),
+            "run",
+            f"--namespace={self.namespace}",
+            f"--kubeconfig={self.kubeconfig}",
+            "--bind-address=127.0.0.1",
+            f"--metrics-port={self.metrics_port}",
+            f"--health-port={self.health_port}",
+            f"--resync-interval={self.resync}",
+            f"--workers={self.workers}",
+        ]
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"wsgi-operator exited; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit(f"wsgi-operator did not become healthy; see {self.log}")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """Sum of the samples of ``name`` matching ``labels``."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def peak_rss_mib(self) -> float:
+        """VmHWM: the most resident memory the process ever had."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 30 s."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def resource_versions(kubectl: list[str], namespace: str) -> dict[str, str]:
+    """kind/name -> resourceVersion of every child and WsgiApp in the namespace."""
+    kinds = "serviceaccounts,configmaps,services,deployments,networkpolicies,poddisruptionbudgets"
+    items = json.loads(sh(*kubectl, "get", kinds, "-n", namespace, "-l", APP_LABEL, "-o", "json"))["items"]
+    apps = json.loads(sh(*kubectl, "get", "wsgiapps", "-n", namespace, "-o", "json"))["items"]
+    return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in items + apps}
+
+
+def wait(what: str, predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> None:
+    """Poll until ``predicate()`` is truthy."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def kwok_node(name: str, namespace: str) -> dict[str, Any]:
+    """A fake node kwok manages (same shape as hack/k8s/cluster.sh's), reserved for one round."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "type": "kwok",
+                ROUND_KEY: namespace,
+            },
+        },
+        "spec": {"taints": [{"key": ROUND_KEY, "value": namespace, "effect": "NoSchedule"}]},
+        "status": {
+            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+        },
+    }
+
+
+def run_round(
+    n: int, kubeconfig: str, kubectl: list[str], api: client.ApiClient, resync: float, workers: int
+) -> dict[str, Any]:
+    """Create ``n`` apps, measure, clean up; return the row of the table."""
+    namespace = f"bench-{n}-{uuid.uuid4().hex[:6]}"
+    nodes = [f"{namespace}-node-{i}" for i in range(math.ceil(n / PODS_PER_NODE))]
+    node_list = {"apiVersion": "v1", "kind": "List", "items": [kwok_node(x, namespace) for x in nodes]}
+    subprocess.run(
+        [*kubectl, "apply", "-f", "-"], input=json.dumps(node_list), text=True, check=True, capture_output=True
+    )
+    sh(*kubectl, "create", "namespace", namespace)
+    default_sa = [*kubectl, "get", "serviceaccount", "default", "-n", namespace]
+    wait(
+        "the namespace's default ServiceAccount",
+        lambda: subprocess.run(default_sa, capture_output=True).returncode == 0,
+        30,
+    )
+
+    manifests = [manifest(i, namespace) for i in range(n)]
+    expected = {
+        m["metadata"]["name"]: {f"{c['kind']}/{c['metadata']['name']}" for c in render(validate(m))} for m in manifests
+    }
+    timeline = Timeline(expected)
+    log = Path(tempfile.gettempdir()) / f"{namespace}-operator.log"
+    op = Operator(namespace, kubeconfig, resync, workers, log)
+    op.start()
+    watches = Watches(api, namespace, timeline)
+    custom = client.CustomObjectsApi(api)
+    try:
+        time.sleep(1)  # let the watches connect
+        requests0, reconciles0 = (
+            op.metric("wsgi_operator_api_requests_total"),
+            op.metric("wsgi_operator_reconciles_total"),
+        )
+        start = time.monotonic()
+        for m in manifests:
+            timeline.created[m["metadata"]["name"]] = time.monotonic()
+            custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, m)
+        wait(f"{n} apps Ready", lambda: len(timeline.ready) == n, timeout=max(120, 2 * n))
+        all_ready = max(timeline.ready.values()) - start
+
+        # Settle (kwok, the Deployment controller, the operator's backlog of
+        # status updates), then one full resync pass.
+        previous: tuple[dict[str, str], float] = ({}, -1.0)
+
+        def settled() -> bool:
+            nonlocal previous
+            now = (resource_versions(kubectl, namespace), op.metric("wsgi_operator_api_requests_total"))
+            same, previous = now == previous, now
+            return same
+
+        wait("the objects and the operator to go quiet", settled, timeout=300, interval=3)
+        before = previous[0]
+        requests1, reconciles1 = (
+            op.metric("wsgi_operator_api_requests_total"),
+            op.metric("wsgi_operator_reconciles_total"),
+        )
+        resyncs = op.metric("wsgi_operator_reconciles_total", trigger="resync")
+        # Twice N: at least one whole pass, even if one was half done when counting began.
+        wait(
+            "a full resync pass",
+            lambda: op.metric("wsgi_operator_reconciles_total", trigger="resync") >= resyncs + 2 * n,
+            timeout=4 * resync + 2 * n,
+        )
+        requests2, reconciles2 = (
+            op.metric("wsgi_operator_api_requests_total"),
+            op.metric("wsgi_operator_reconciles_total"),
+        )
+        after = resource_versions(kubectl, namespace)
+        rss = op.peak_rss_mib()
+    finally:
+        watches.close()
+        op.stop()
+        subprocess.run(
+            [*kubectl, "delete", "namespace", namespace, "--wait=true", "--timeout=300s"], capture_output=True
+        )
+        subprocess.run([*kubectl, "delete", "node", *nodes, "--wait=false"], capture_output=True)
+
+    changed = sorted(k for k, v in after.items() if before.get(k) != v)
+    if changed:
+        print(f"  changed across the no-op resync: {', '.join(changed)}", file=sys.stderr)
+    children = [timeline.children[a] - timeline.created[a] for a in timeline.created]
+    ready = [timeline.ready[a] - timeline.created[a] for a in timeline.created]
+    lag = [timeline.ready[a] - timeline.deployment_ready[a] for a in timeline.created]
+    return {
+        "N": n,
+        "children p50": f"{statistics.median(children):.2f} s",
+        "children p99": f"{percentile(children, 99):.2f} s",
+        "Ready p50": f"{statistics.median(ready):.2f} s",
+        "Ready p99": f"{percentile(ready, 99):.2f} s",
+        "all Ready": f"{all_ready:.1f} s",
+        "status lag p99": f"{percentile(lag, 99):.2f} s",
+        "req/app": f"{(requests1 - requests0) / n:.1f}",
+        "reconciles/app": f"{(reconciles1 - reconciles0) / n:.1f}",
+        "req/reconcile (no-op)": f"{(requests2 - requests1) / max(1.0, reconciles2 - reconciles1):.1f}",
+        "no-op writes": str(len(changed)),
+        "peak RSS": f"{rss:.0f} MiB",
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """A Markdown table (paste it into docs/benchmarks.md)."""
+    headers = list(rows[0])
+    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in headers]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(r[h]).rjust(w) for h, w in zip(headers, widths, strict=True)) + " |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the rounds and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("counts", nargs="*", type=int, default=[1, 50, 200], metavar="N", help="apps per round")
+    parser.add_argument(
+        "--resync-interval",
+        type=float,
+        default=30.0,
+        help="operator resync interval in seconds (long enough not to run during the creation burst)",
+    )
+    parser.add_argument("--workers", type=int, default=16, help="operator reconcile threads (--workers)")
+    args = parser.parse_args(argv)
+
+    kubeconfig = os.environ.get("WSGI_OPERATOR_KUBECONFIG") or sh("bash", str(CLUSTER_SH), "kubeconfig")
+    kubectl = [os.environ.get("WSGI_OPERATOR_KUBECTL") or sh("bash", str(CLUSTER_SH), "which", "kubectl")]
+    kubectl.append(f"--kubeconfig={kubeconfig}")
+    sh(*kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    sh(*kubectl, "wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    api = config.new_client_from_config(config_file=kubeconfig)
+    rows = []
+    for n in args.counts:
+        print(f"round: {n} app(s)...", file=sys.stderr)
+        rows.append(run_round(n, kubeconfig, kubectl, api, args.resync_interval, args.workers))
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""From watch events to reconciles: one app at a time, blocking work off the event loop.
+
+The kopf handlers call a ``Dispatcher`` with what kopf gives them (bodies and
+the two in-memory indexes fed by the watches); the dispatcher decides whether
+a child event is drift worth a reconcile or only news for the status, and
+runs the synchronous ``Reconciler`` in a thread pool, serialised per app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from .apply import DEPLOYMENT
+from .reconcile import ChildRef, Reconciler, Result, Trigger, controller_uid
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: (namespace, name) -> bodies of the WsgiApps of that name (one, unless mid-recreation).
+AppIndex = Mapping[tuple[str, str], Iterable[Mapping[str, Any]]]
+#: WsgiApp uid -> the children the watches have seen with it as controller.
+ChildIndex = Mapping[str, Iterable[ChildRef]]
+
+
+class AppLocks:
+    """One asyncio lock per WsgiApp: its reconciles and status refreshes run one after the other.
+
+    The WsgiApp's own handler, its children's watch events and the periodic
+    resync can all ask for the same app at once; they wait here as coroutines
+    (not as blocked threads) and run in turn.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def __call__(self, uid: str) -> asyncio.Lock:
+        """The lock of the WsgiApp with ``uid``."""
+        return self._locks.setdefault(uid, asyncio.Lock())
+
+    def forget(self, uid: str) -> None:
+        """Drop the lock of a deleted WsgiApp (a late waiter simply makes a new one)."""
+        lock = self._locks.get(uid)
+        if lock is not None and not lock.locked():
+            del self._locks[uid]
+
+
+def _owner_app(child: Mapping[str, Any], apps: AppIndex) -> Mapping[str, Any] | None:
+    """The WsgiApp body controlling ``child``, if the watches know it."""
+    uid = controller_uid(child)
+    if uid is None:
+        return None
+    owner = next(r for r in child["metadata"]["ownerReferences"] if r.get("uid") == uid)
+    for body in apps.get((child["metadata"]["namespace"], owner["name"]), ()):
+        if body["metadata"]["uid"] == uid:
+            return body
+    return None
+
+
+class Dispatcher:
+    """Routes WsgiApp and child events to reconciles and status refreshes."""
+
+    def __init__(self, reconciler: Reconciler, executor: Executor) -> None:
+        self.reconciler = reconciler
+        self.executor = executor
+        self.locks = AppLocks()
+
+    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def reconcile(self, body: Mapping[str, Any], children: ChildIndex, trigger: Trigger) -> Result | None:
+        """Reconcile one WsgiApp; None if it is being deleted (garbage collection takes over)."""
+        if body["metadata"].get("deletionTimestamp"):
+            return None
+        uid = body["metadata"]["uid"]
+        async with self.locks(uid):
+            # Read the index here, in the event loop that updates it, and only
+            # once earlier work on this app is done: the freshest view there is.
+            existing = list(children.get(uid, ()))
+            return await self._blocking(self.reconciler.reconcile, body, existing, trigger)
+
+    async def child_changed(
+        self, event_type: str | None, child: Mapping[str, Any], apps: AppIndex, children: ChildIndex
+    ) -> None:
+        """A watched child was added, modified or deleted."""
+        if event_type is None:
+            # The initial listing after a start: resume reconciles every app anyway.
+            return
+        app = _owner_app(child, apps)
+        if app is None or app["metadata"].get("deletionTimestamp"):
+            return  # its WsgiApp is gone or going: garbage collection removes the child
+        uid = app["metadata"]["uid"]
+        # Compared under the lock: the events of the app's own reconcile wait
+        # for it to finish and are then checked against what it applied.
+        async with self.locks(uid):
+            if event_type == "DELETED" or self.reconciler.drifted(uid, child):
+                existing = list(children.get(uid, ()))
+                await self._blocking(self.reconciler.correct_drift, app, existing, child)
+            elif child["kind"] == DEPLOYMENT.kind and child["apiVersion"] == DEPLOYMENT.api_version:
+                await self._blocking(self.reconciler.refresh_status, app, child)
+
+    def forget(self, uid: str) -> None:
+        """A WsgiApp was deleted: drop its lock and what the reconciler remembers of it."""
+        self.locks.forget(uid)
+        self.reconciler.forget(uid)
+
+    async def resync_forever(self, apps: AppIndex, children: ChildIndex, interval: float) -> None:
+        """Every ``interval`` seconds, reconcile every known WsgiApp (catches what the watches missed)."""
+        while True:
+            await asyncio.sleep(interval)
+            bodies = [body for group in list(apps.values()) for body in list(group)]
+            results = await asyncio.gather(
+                *(self.reconcile(body, children, Trigger.RESYNC) for body in bodies), return_exceptions=True
+            )
+            for body, result in zip(bodies, results, strict=True):
+                if isinstance(result, BaseException):
+                    meta = body["metadata"]
+                    log.warning("resync of %s/%s failed: %s", meta["namespace"], meta["name"], result)

@@ -1,0 +1,337 @@
+"""Fixtures and helpers for the operator's tests against the real control plane.
+
+The operator under test is never mocked: it runs either in-process (kopf's
+``operator()`` in its own event loop in a background thread) or as a
+``wsgi-operator run`` subprocess (when it must be SIGKILLed or run with a
+restricted kubeconfig). Each test gets its own namespace and an operator
+watching only that namespace, so tests cannot see each other's objects.
+
+Test modules load it with ``pytest_plugins = ["operator_fixtures"]`` (the
+shared conftest.py belongs to the control-plane work) and reach every helper
+through the fixtures, so they never import this module themselves (which
+would keep pytest from rewriting its asserts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from wsgi_operator.operator.main import operate
+from wsgi_operator.operator.settings import OperatorSettings
+
+REPO = Path(__file__).parents[2]
+CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
+WSGI_OPERATOR = Path(sys.executable).parent / "wsgi-operator"
+APP_LABEL = "wsgi-operator.io/app"
+#: Every kind the operator may create, for `kubectl get`.
+CHILD_KINDS = (
+    "serviceaccounts,configmaps,services,deployments.apps,networkpolicies.networking.k8s.io,"
+    "poddisruptionbudgets.policy,horizontalpodautoscalers.autoscaling,ingresses.networking.k8s.io"
+)
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, predicate: Callable[[], T], timeout: float = 60, interval: float = 0.25) -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what} (last value: {value!r})")
+        time.sleep(interval)
+
+
+def app_manifest(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    """A small valid WsgiApp; ``spec`` keys (camelCase) override or extend the defaults."""
+    base = {
+        "image": "registry.example.com/test/app:1",
+        "entryPoint": {"module": "app.wsgi"},
+    }
+    return {
+        "apiVersion": "wsgi-operator.io/v1alpha1",
+        "kind": "WsgiApp",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {**base, **copy.deepcopy(spec)},
+    }
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """kubectl with JSON in and out, for one namespace."""
+
+    kubectl: Any
+    namespace: str
+
+    #: ``cluster.wait_for(what, predicate, timeout)``: see ``wait_for``.
+    wait_for = staticmethod(wait_for)
+
+    def app(self, name: str, **spec: Any) -> dict[str, Any]:
+        """A WsgiApp manifest in this namespace (see ``app_manifest``)."""
+        return app_manifest(name, self.namespace, **spec)
+
+    def __call__(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run kubectl in the namespace."""
+        return self.kubectl(*args, "-n", self.namespace, **kwargs)
+
+    def get(self, kind: str, name: str, *, managed_fields: bool = False) -> dict[str, Any] | None:
+        """The object (with metadata.managedFields if asked), or None if it does not exist."""
+        extra = ("--show-managed-fields",) if managed_fields else ()
+        proc = self("get", kind, name, "-o", "json", "--ignore-not-found", *extra)
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def items(self, kinds: str, selector: str | None = None) -> list[dict[str, Any]]:
+        """Every object of ``kinds`` (comma-separated), optionally label-selected."""
+        args = ["get", kinds, "-o", "json"] + (["-l", selector] if selector else [])
+        return json.loads(self(*args).stdout)["items"]
+
+    def apply(self, obj: dict[str, Any], manager: str = "test") -> dict[str, Any]:
+        """Server-side apply ``obj`` as ``manager`` and return it as stored."""
+        args = ("apply", "--server-side", f"--field-manager={manager}", "-o", "json", "-f", "-")
+        proc = self(*args, input=json.dumps(obj))
+        return json.loads(proc.stdout)
+
+    def patch(self, kind: str, name: str, patch: Any, type_: str = "merge") -> None:
+        """kubectl patch with a merge (or json) patch."""
+        self("patch", kind, name, "--type", type_, "-p", json.dumps(patch))
+
+    def children(self, app: str) -> list[dict[str, Any]]:
+        """Every object labelled as a child of WsgiApp ``app``."""
+        return self.items(CHILD_KINDS, f"{APP_LABEL}={app}")
+
+    def descendants(self, app: str) -> list[dict[str, Any]]:
+        """The children plus the ReplicaSets and pods of WsgiApp ``app``."""
+        return self.items(f"{CHILD_KINDS},replicasets.apps,pods", f"{APP_LABEL}={app}")
+
+    def condition(self, app: str, type_: str) -> dict[str, Any] | None:
+        """The WsgiApp's condition of ``type_``."""
+        obj = self.get("wsgiapp", app) or {}
+        return next((c for c in (obj.get("status") or {}).get("conditions", []) if c["type"] == type_), None)
+
+    def wait_ready(self, app: str, timeout: int = 60) -> None:
+        """`kubectl wait --for=condition=Ready`: what users and CI run."""
+        self("wait", "--for=condition=Ready", f"wsgiapp/{app}", f"--timeout={timeout}s", timeout=timeout + 30)
+
+    def wait_converged(self, app: str, timeout: int = 60) -> dict[str, Any]:
+        """Wait until status describes the current generation and Ready is True; return the WsgiApp."""
+
+        def converged() -> dict[str, Any] | None:
+            obj = self.get("wsgiapp", app)
+            status = (obj or {}).get("status") or {}
+            ready = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+            current = obj is not None and status.get("observedGeneration") == obj["metadata"]["generation"]
+            return obj if current and ready.get("status") == "True" else None
+
+        return wait_for(f"WsgiApp {app} Ready at its current generation", converged, timeout)
+
+
+@pytest.fixture(scope="session")
+def wsgiapp_crd(kubectl: Any) -> None:
+    """The committed CRD (crds/), applied server-side and Established."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+
+
+@pytest.fixture
+def cluster(kubectl: Any, namespace: str, wsgiapp_crd: None) -> Cluster:
+    """kubectl bound to the test's fresh namespace, with the CRD installed."""
+    return Cluster(kubectl, namespace)
+
+
+@dataclass
+class OperatorThread:
+    """The operator running in-process: kopf in its own event loop in a background thread."""
+
+    settings: OperatorSettings
+    stop_flag: threading.Event = field(default_factory=threading.Event)
+    ready_flag: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(operate(self.settings, stop_flag=self.stop_flag, ready_flag=self.ready_flag))
+        except BaseException as err:  # reported by stop(); a thread cannot raise into the test
+            self.error = err
+
+    def start(self) -> None:
+        """Start and wait until kopf reports it is ready."""
+        self.thread = threading.Thread(target=self._main, name="wsgi-operator", daemon=True)
+        self.thread.start()
+        wait_for("the in-process operator to be ready", lambda: self.ready_flag.is_set() or self.error, 60)
+        if self.error:
+            raise self.error
+
+    def stop(self) -> None:
+        """Stop it gracefully; re-raise whatever made it exit early."""
+        self.stop_flag.set()
+        assert self.thread is not None
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the in-process operator did not stop within 60s"
+        if self.error:
+            raise self.error
+
+
+def operator_settings(kubeconfig: Path, namespace: str, **overrides: Any) -> OperatorSettings:
+    """Settings of an operator watching only ``namespace``, with no listening ports."""
+    values: dict[str, Any] = {
+        "namespaces": (namespace,),
+        "kubeconfig": str(kubeconfig),
+        "health_port": 0,
+        "metrics_port": 0,
+        "resync_interval": 300.0,
+    }
+    values.update(overrides)
+    return OperatorSettings(**values)
+
+
+@pytest.fixture
+def start_operator(kubeconfig: Path, cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
+    """Start an in-process operator for the test's namespace: ``start_operator(resync_interval=1)``.
+
+    Every operator started is stopped when the test ends.
+    """
+    started: list[OperatorThread] = []
+
+    def start(**overrides: Any) -> OperatorThread:
+        op = OperatorThread(operator_settings(kubeconfig, cluster.namespace, **overrides))
+        op.start()
+        started.append(op)
+        return op
+
+    try:
+        yield start
+    finally:
+        for op in started:
+            op.stop()
+
+
+@pytest.fixture
+def operator(start_operator: Callable[..., OperatorThread]) -> OperatorThread:
+    """An in-process operator with default settings for the test's namespace."""
+    return start_operator()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class OperatorProcess:
+    """`wsgi-operator run` as a subprocess (for SIGKILL and for restricted credentials)."""
+
+    namespace: str
+    kubeconfig: Path
+    log_path: Path
+    extra_args: tuple[str, ...] = ()
+    health_port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it and wait for its liveness endpoint."""
+        cmd = [
+            str(WSGI_OPERATOR),
+            "run",
+            "--namespace",
+            self.namespace,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--bind-address",
+            "127.0.0.1",
+            "--health-port",
+            str(self.health_port),
+            "--metrics-port",
+            str(self.metrics_port),
+            *self.extra_args,
+        ]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        wait_for(f"the operator's /healthz (log: {self.log_path})", self.healthy, 60)
+
+    def healthy(self) -> bool:
+        """True when /healthz answers 200; fails the test if the process died."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            pytest.fail(f"wsgi-operator exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as resp:
+                return resp.status == 200
+        except OSError:
+            return False
+
+    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
+        """Sum of the samples of ``name`` matching ``labels`` on the operator's /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            sample, _, value = line.rpartition(" ")
+            if all(f'{k}="{v}"' in sample for k, v in (labels or {}).items()):
+                total += float(value)
+        return total
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no graceful exit, as when a node dies."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+    def stop(self) -> None:
+        """SIGTERM and wait; SIGKILL if it does not exit."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log(self) -> str:
+        """Everything the operator printed so far."""
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def operator_process(kubeconfig: Path, cluster: Cluster, tmp_path: Path) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start ``wsgi-operator run --namespace NS`` as a subprocess: ``operator_process(kubeconfig=...)``.
+
+    Its output goes to a log file under ``tmp_path``; every process started
+    is stopped (SIGTERM, then SIGKILL) when the test ends.
+    """
+    started: list[OperatorProcess] = []
+
+    def start(kubeconfig: Path = kubeconfig, *extra_args: str) -> OperatorProcess:
+        op = OperatorProcess(cluster.namespace, kubeconfig, tmp_path / f"operator-{len(started)}.log", extra_args)
+        started.append(op)
+        op.start()
+        return op
+
+    try:
+        yield start
+    finally:
+        for op in started:
+            op.stop()

@@ -1,0 +1,135 @@
+"""`wsgi-operator run` as a process: killed mid-reconcile, and with Role-only credentials."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from operator_fixtures import Cluster
+
+# The fixtures (cluster, operator_process, ...) live in operator_fixtures.
+pytest_plugins = ["operator_fixtures"]
+
+APPS = [f"app{i}" for i in range(10)]
+KINDS = ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
+
+
+def test_sigkill_mid_reconcile_then_restart_converges_without_duplicates(cluster: Cluster, operator_process) -> None:
+    first = operator_process()
+    for name in APPS:
+        cluster.apply(cluster.app(name, replicas=1))
+
+    # Kill it as soon as it has sent its first apply: in the middle of reconciling.
+    cluster.wait_for(
+        "the first apply request",
+        lambda: first.metric("wsgi_operator_api_requests_total", {"verb": "apply"}) > 0,
+        interval=0.005,
+    )
+    first.kill()
+    complete = [n for n in APPS if len(cluster.children(n)) == len(KINDS)]
+    assert len(complete) < len(APPS), "every app was complete before the kill: nothing was interrupted"
+
+    operator_process()
+    for name in APPS:
+        cluster.wait_converged(name, timeout=120)
+
+    for name in APPS:
+        uid = cluster.get("wsgiapp", name)["metadata"]["uid"]
+        children = cluster.children(name)
+        assert sorted(c["kind"] for c in children) == KINDS, name
+        for child in children:
+            assert [r["uid"] for r in child["metadata"]["ownerReferences"]] == [uid]
+        # One template, so one ReplicaSet and exactly the desired pod.
+        assert len(cluster.items("replicasets", f"wsgi-operator.io/app={name}")) == 1, name
+        pods = cluster.items("pods", f"wsgi-operator.io/app={name}")
+        assert len([p for p in pods if not p["metadata"].get("deletionTimestamp")]) == 1, name
+
+
+def _rbac(namespace: str) -> list[dict[str, Any]]:
+    """A ServiceAccount with a Role (no ClusterRole) covering what the operator needs in one namespace."""
+    manage = ["get", "list", "watch", "create", "patch", "delete"]
+    rules = [
+        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps"], "verbs": ["get", "list", "watch", "patch"]},
+        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps/status"], "verbs": ["get", "patch"]},
+        # Setting blockOwnerDeletion needs this where OwnerReferencesPermissionEnforcement is on.
+        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps/finalizers"], "verbs": ["update"]},
+        {"apiGroups": [""], "resources": ["serviceaccounts", "configmaps", "services"], "verbs": manage},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": manage},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies", "ingresses"], "verbs": manage},
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": manage},
+        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": manage},
+        {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": manage},
+        # References are only checked for existence (metadata only).
+        {"apiGroups": [""], "resources": ["secrets", "persistentvolumeclaims"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+    ]
+    meta = {"name": "wsgi-operator", "namespace": namespace}
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "wsgi-operator"},
+            "subjects": [{"kind": "ServiceAccount", "name": "wsgi-operator", "namespace": namespace}],
+        },
+    ]
+
+
+def _token_kubeconfig(admin: Path, token: str, namespace: str, path: Path) -> Path:
+    """A kubeconfig for the same API server that authenticates with ``token`` only."""
+    cfg = yaml.safe_load(admin.read_text())
+    server = cfg["clusters"][0]["cluster"]
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "local", "cluster": server}],
+                "users": [{"name": "wsgi-operator", "user": {"token": token}}],
+                "contexts": [
+                    {"name": "sa", "context": {"cluster": "local", "user": "wsgi-operator", "namespace": namespace}}
+                ],
+                "current-context": "sa",
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def test_namespaced_mode_with_role_only_rbac(
+    cluster: Cluster, operator_process, kubeconfig: Path, tmp_path: Path
+) -> None:
+    for obj in _rbac(cluster.namespace):
+        cluster.apply(obj)
+    # A bound token from the TokenRequest API, as a pod would get.
+    token = cluster("create", "token", "wsgi-operator", "--duration=1h").stdout.strip()
+    sa_kubeconfig = _token_kubeconfig(kubeconfig, token, cluster.namespace, tmp_path / "sa.kubeconfig")
+
+    # The credentials really are namespaced: nothing cluster-wide is allowed.
+    as_operator = dataclasses.replace(cluster.kubectl, kubeconfig=sa_kubeconfig)
+    probe = as_operator("get", "wsgiapps", "--all-namespaces", check=False)
+    assert probe.returncode != 0 and "forbidden" in probe.stderr.lower()
+
+    op = operator_process(sa_kubeconfig)
+    cluster.apply(cluster.app("web", ingress={"hosts": ["web.example.com"]}))
+    cluster.wait_ready("web", timeout=60)
+
+    # Pruning and drift correction work with the Role too.
+    cluster.patch("wsgiapp", "web", {"spec": {"ingress": None}})
+    cluster.wait_for("the Ingress to be pruned", lambda: cluster.get("ingress", "web") is None)
+    cluster("delete", "networkpolicy", "web")
+    cluster.wait_for("the NetworkPolicy to be recreated", lambda: cluster.get("networkpolicy", "web"))
+    cluster.wait_converged("web")
+
+    time.sleep(1)
+    assert "forbidden" not in op.log().lower(), op.log()
+    assert json.loads(cluster("get", "wsgiapp", "web", "-o", "json").stdout)["status"]["url"]
