@@ -383,6 +383,8 @@ cmd_up() {
     --cluster-signing-cert-file="${PKI}/ca.crt" \
     --cluster-signing-key-file="${PKI}/ca.key" \
     --service-cluster-ip-range="${SERVICE_CIDR}" \
+    --kube-api-qps=100 \
+    --kube-api-burst=200 \
     --profiling=false \
     --v=1
 
@@ -393,6 +395,8 @@ cmd_up() {
     --bind-address=127.0.0.1 \
     --secure-port="${SCHEDULER_PORT}" \
     --leader-elect=false \
+    --kube-api-qps=100 \
+    --kube-api-burst=200 \
     --profiling=false \
     --v=1
 

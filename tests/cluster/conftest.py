@@ -97,7 +97,15 @@ def kubeconfig() -> Iterator[Path]:
     else:
         # `status` exits 0 when a control plane is already up (say, after
         # `make cluster-up`): reuse it and leave it running afterwards.
-        already_up = _cluster_sh("status", check=False).returncode == 0
+        # A control plane under load can miss one /readyz: ask a few times
+        # before concluding it is down, or this session would `down` a
+        # cluster someone else started.
+        already_up = False
+        for _ in range(3):
+            already_up = _cluster_sh("status", check=False).returncode == 0
+            if already_up:
+                break
+            time.sleep(2)
         if not already_up:
             try:
                 _cluster_sh("up")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .apply import DEPLOYMENT
@@ -20,6 +20,9 @@ from .reconcile import ChildRef, Reconciler, Result, Trigger, controller_uid
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Threads writing status after Deployment events.
+STATUS_WORKERS = 4
 
 #: (namespace, name) -> bodies of the WsgiApps of that name (one, unless mid-recreation).
 AppIndex = Mapping[tuple[str, str], Iterable[Mapping[str, Any]]]
@@ -64,13 +67,22 @@ def _owner_app(child: Mapping[str, Any], apps: AppIndex) -> Mapping[str, Any] | 
 class Dispatcher:
     """Routes WsgiApp and child events to reconciles and status refreshes."""
 
-    def __init__(self, reconciler: Reconciler, executor: Executor) -> None:
+    def __init__(self, reconciler: Reconciler, workers: int) -> None:
         self.reconciler = reconciler
-        self.executor = executor
         self.locks = AppLocks()
+        self.reconciles = ThreadPoolExecutor(workers, thread_name_prefix="reconcile")
+        # Status refreshes (one small PATCH) get threads of their own: queued
+        # behind a burst of creations they would report pods Ready late.
+        self.refreshes = ThreadPoolExecutor(STATUS_WORKERS, thread_name_prefix="status")
 
-    async def _blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+    def close(self) -> None:
+        """Wait for running work and drop what is queued (the next start resumes it)."""
+        for pool in (self.reconciles, self.refreshes):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    async def _blocking(pool: Executor, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def reconcile(self, body: Mapping[str, Any], children: ChildIndex, trigger: Trigger) -> Result | None:
         """Reconcile one WsgiApp; None if it is being deleted (garbage collection takes over)."""
@@ -81,7 +93,7 @@ class Dispatcher:
             # Read the index here, in the event loop that updates it, and only
             # once earlier work on this app is done: the freshest view there is.
             existing = list(children.get(uid, ()))
-            return await self._blocking(self.reconciler.reconcile, body, existing, trigger)
+            return await self._blocking(self.reconciles, self.reconciler.reconcile, body, existing, trigger)
 
     async def child_changed(
         self, event_type: str | None, child: Mapping[str, Any], apps: AppIndex, children: ChildIndex
@@ -99,9 +111,9 @@ class Dispatcher:
         async with self.locks(uid):
             if event_type == "DELETED" or self.reconciler.drifted(uid, child):
                 existing = list(children.get(uid, ()))
-                await self._blocking(self.reconciler.correct_drift, app, existing, child)
+                await self._blocking(self.reconciles, self.reconciler.correct_drift, app, existing, child)
             elif child["kind"] == DEPLOYMENT.kind and child["apiVersion"] == DEPLOYMENT.api_version:
-                await self._blocking(self.reconciler.refresh_status, app, child)
+                await self._blocking(self.refreshes, self.reconciler.refresh_status, app, child)
 
     def forget(self, uid: str) -> None:
         """A WsgiApp was deleted: drop its lock and what the reconciler remembers of it."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import kopf
 
 from . import handlers, metrics
 from .apply import Kube, client_configuration
-from .dispatch import Dispatcher
+from .dispatch import STATUS_WORKERS, Dispatcher
 from .reconcile import Reconciler
 from .settings import OperatorSettings
 
@@ -30,10 +29,9 @@ async def operate(
     """
     cfg = client_configuration(settings.kubeconfig)
     # One pooled connection per worker thread: no request waits for a socket.
-    cfg.connection_pool_maxsize = settings.workers
+    cfg.connection_pool_maxsize = settings.workers + STATUS_WORKERS
     kube = Kube(cfg)
-    executor = ThreadPoolExecutor(settings.workers, thread_name_prefix="reconcile")
-    dispatcher = Dispatcher(Reconciler(kube, settings.render), executor)
+    dispatcher = Dispatcher(Reconciler(kube, settings.render), settings.workers)
     try:
         await kopf.operator(
             registry=handlers.build_registry(),
@@ -47,7 +45,7 @@ async def operate(
             memo=kopf.Memo(dispatcher=dispatcher, settings=settings),
         )
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        dispatcher.close()
         kube.close()
 
 

@@ -1,9 +1,10 @@
 """One reconcile of one WsgiApp: validate, render, apply every child, prune, write status.
 
-The reconciler is synchronous (the kubernetes client is) and is run in worker
-threads, one app at a time (``AppLocks``). It never sees kopf: the handlers
-hand it a WsgiApp body and the children the watches know of, and post Events
-from what it returns.
+The reconciler is synchronous (the kubernetes client is) and runs in worker
+threads, one reconcile per app at a time (``dispatch.AppLocks``). It never
+sees kopf: the dispatcher hands it a WsgiApp body and the children the
+watches know of. Drift it corrects is reported as a DriftCorrected Event on
+the WsgiApp.
 
 Safety rules, in order:
 - a spec the operator cannot act on (invalid, a missing ConfigMap/Secret/PVC,
