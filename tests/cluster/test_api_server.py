@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from operator_fixtures import wait_for
 
 from invalid_specs import CASES
 from wsgi_operator.render import render
@@ -39,18 +39,6 @@ def in_namespace(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     doc["metadata"]["namespace"] = namespace
     return doc
-
-
-def wait_for(what: str, predicate, timeout: float = 60, interval: float = 0.5) -> Any:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

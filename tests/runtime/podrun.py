@@ -24,7 +24,6 @@ from __future__ import annotations
 import http.client
 import math
 import os
-import re
 import socket
 import subprocess
 import time
@@ -32,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wsgi_operator.validation import quantity_value
 
 #: Debian's client (20.10, BuildKit built in); the first docker on PATH is another one.
 DOCKER = "/usr/bin/docker"
@@ -44,20 +45,6 @@ MIN_GRACE_AFTER_PRESTOP = 2
 PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 #: What the kubelet's atomic writer calls the timestamped directory behind ``..data``.
 _ATOMIC_DIR = "..2000_01_01_00_00_00.000000000"
-
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
-_SUFFIX = {
-    "": 1,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-}
 
 
 class Unsupported(ValueError):
@@ -124,19 +111,18 @@ class PodRun:
 
 def quantity_bytes(text: str) -> int:
     """Bytes (or cores) a Kubernetes quantity stands for, rounded up ("64Mi" -> 67108864)."""
-    m = _QUANTITY.match(str(text))
-    if not m or m.group(2) not in _SUFFIX:
-        raise Unsupported(f"not a quantity: {text!r}")
-    return math.ceil(float(m.group(1)) * _SUFFIX[m.group(2)])
+    try:
+        return math.ceil(quantity_value(str(text)))
+    except ValueError as err:
+        raise Unsupported(str(err)) from None
 
 
 def _cpus(text: str) -> str:
     """A CPU quantity as ``docker --cpus`` wants it ("500m" -> "0.5")."""
-    m = _QUANTITY.match(str(text))
-    if not m or m.group(2) not in ("", "m"):
-        raise Unsupported(f"not a CPU quantity: {text!r}")
-    cores = float(m.group(1)) * (1e-3 if m.group(2) == "m" else 1)
-    return f"{cores:g}"
+    try:
+        return f"{quantity_value(str(text)):g}"
+    except ValueError as err:
+        raise Unsupported(str(err)) from None
 
 
 def expand(text: str, env: Mapping[str, str]) -> str:
