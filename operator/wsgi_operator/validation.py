@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,10 +64,21 @@ _K8S_FUNCTIONS = {
 }
 
 
+_compile_lock = threading.Lock()
+
+
 @functools.cache
-def _program(rule: str) -> Any:
+def _compiled(rule: str) -> Any:
     env = celpy.Environment()
     return env.program(env.compile(rule), functions=_K8S_FUNCTIONS)
+
+
+def _program(rule: str) -> Any:
+    # The operator validates from several threads; without the lock, threads
+    # racing on a first use would each compile the same program (slow, and
+    # tens of MiB that functools.cache then throws away).
+    with _compile_lock:
+        return _compiled(rule)
 
 
 def _eval(rule: Rule, activation: dict[str, Any]) -> bool:

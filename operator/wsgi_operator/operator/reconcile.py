@@ -217,7 +217,6 @@ class Reconciler:
         self.clock = clock
         self._memory: dict[str, _Memory] = {}
         self._memory_lock = threading.Lock()
-        self._validate_lock = threading.Lock()
 
     def _mem(self, uid: str) -> _Memory:
         with self._memory_lock:
@@ -387,11 +386,7 @@ class Reconciler:
             # Types, ranges and patterns (pydantic) of the object as read, metadata included.
             return WsgiApp.parse(dict(body))
         try:
-            # One at a time: CEL evaluation is pure Python and holds the GIL, so
-            # threads gain nothing, and racing threads would each compile the
-            # same CEL programs the first time (slower, and tens of MiB more).
-            with self._validate_lock:
-                app = validate(dict(body))
+            app = validate(dict(body))
         except InvalidWsgiApp as err:
             mem.validated = (spec, err.errors)
             raise
