@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from support.apiproxy import HoldingProxy
 from wsgi_operator.operator.main import operate
 from wsgi_operator.operator.settings import OperatorSettings
 
@@ -335,3 +336,15 @@ def operator_process(kubeconfig: Path, cluster: Cluster, tmp_path: Path) -> Iter
     finally:
         for op in started:
             op.stop()
+
+
+@pytest.fixture
+def api_proxy(kubeconfig: Path, tmp_path: Path) -> Iterator[HoldingProxy]:
+    """A started ``HoldingProxy`` to the session's API server (see tests/support/apiproxy.py)."""
+    scratch = tmp_path / "api-proxy"
+    scratch.mkdir(mode=0o700)
+    proxy = HoldingProxy(kubeconfig, scratch).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

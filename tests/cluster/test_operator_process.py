@@ -13,6 +13,8 @@ import yaml
 if TYPE_CHECKING:
     from operator_fixtures import Cluster
 
+    from support.apiproxy import HoldingProxy
+
 # The fixtures (cluster, operator_process, ...) live in operator_fixtures.
 pytest_plugins = ["operator_fixtures"]
 
@@ -20,20 +22,27 @@ APPS = [f"app{i}" for i in range(10)]
 KINDS = ["ConfigMap", "ConfigMap", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "Service", "ServiceAccount"]
 
 
-def test_sigkill_mid_reconcile_then_restart_converges_without_duplicates(cluster: Cluster, operator_process) -> None:
-    first = operator_process()
+def test_sigkill_mid_reconcile_then_restart_converges_without_duplicates(
+    cluster: Cluster, operator_process, api_proxy: HoldingProxy, tmp_path: Path
+) -> None:
+    # The first operator reaches the API server through a proxy that lets
+    # ALLOWED applies through and holds every later one, unsent: the kill
+    # below lands while reconciles are provably half done, however fast or
+    # slow this machine is.
+    allowed = 3
+    api_proxy.hold_after(allowed, lambda request: request.is_apply)
+    first = operator_process(api_proxy.kubeconfig(tmp_path / "proxy.kubeconfig", cluster.namespace))
     for name in APPS:
         cluster.apply(cluster.app(name, replicas=1))
 
-    # Kill it as soon as it has sent its first apply: in the middle of reconciling.
-    cluster.wait_for(
-        "the first apply request",
-        lambda: first.metric("wsgi_operator_api_requests_total", {"verb": "apply"}) > 0,
-        interval=0.005,
+    api_proxy.wait_until(
+        "an apply held, after the allowed ones were answered",
+        lambda proxy: bool(proxy.held) and sum(r.is_apply for r in proxy.completed) == allowed,
     )
     first.kill()
-    complete = [n for n in APPS if len(cluster.children(n)) == len(KINDS)]
-    assert len(complete) < len(APPS), "every app was complete before the kill: nothing was interrupted"
+    # Exactly the applies let through reached the API server: no app is whole.
+    created = [child for name in APPS for child in cluster.children(name)]
+    assert len(created) == allowed, [f"{c['kind']}/{c['metadata']['name']}" for c in created]
 
     operator_process()
     for name in APPS:
