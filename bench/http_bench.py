@@ -54,8 +54,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from runtime.harness import APP_IMAGE, manifest  # noqa: E402
 from runtime.podrun import DOCKER, LABEL, translate  # noqa: E402
+from wsgi_operator.api.validation import validate  # noqa: E402
 from wsgi_operator.render import render  # noqa: E402
-from wsgi_operator.validation import validate  # noqa: E402
 
 GUNICORN_IMAGE = "local/wsgi-hello-gunicorn:bench"
 GUNICORN_CONTEXT = ROOT / "bench" / "images" / "gunicorn"

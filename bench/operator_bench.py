@@ -47,8 +47,8 @@ from typing import Any
 
 from kubernetes import client, config
 
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_SH = REPO / "hack" / "k8s" / "cluster.sh"

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from wsgi_operator.api import WsgiApp
+from wsgi_operator.api.validation import validate
 from wsgi_operator.cli import dump_all
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import yaml
 
-from .crd import render_crd_yaml
-from .operator.settings import add_arguments as add_run_arguments
+from .api.crd import render_crd_yaml
+from .api.validation import InvalidWsgiApp, validate
+from .controller.settings import add_arguments as add_run_arguments
 from .render import render
-from .validation import InvalidWsgiApp, validate
 
 
 def _documents(paths: list[str]) -> Iterator[tuple[str, Any]]:
@@ -74,8 +74,8 @@ def cmd_crd(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: only `run` needs kopf and the kubernetes client.
-    from .operator import main as operator_main
-    from .operator.settings import from_args
+    from .controller import main as operator_main
+    from .controller.settings import from_args
 
     try:
         settings = from_args(args)

@@ -33,8 +33,8 @@ from typing import Any, TypeVar
 import pytest
 
 from support.apiproxy import HoldingProxy
-from wsgi_operator.operator.main import operate
-from wsgi_operator.operator.settings import OperatorSettings
+from wsgi_operator.controller.main import operate
+from wsgi_operator.controller.settings import OperatorSettings
 
 REPO = Path(__file__).parents[2]
 CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"

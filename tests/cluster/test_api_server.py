@@ -17,8 +17,8 @@ import yaml
 from operator_fixtures import wait_for
 
 from invalid_specs import CASES
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 REPO = Path(__file__).parents[2]
 CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY
 
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 if TYPE_CHECKING:
     from operator_fixtures import Cluster

@@ -25,8 +25,8 @@ from invalid_specs import deep_merge
 from runtime.podrun import LABEL, PodRun, docker, published_port, translate
 from wsgi_operator import API_VERSION, KIND
 from wsgi_operator.api import WsgiApp
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import RenderSettings, render
-from wsgi_operator.validation import validate
 
 APP_IMAGE = "local/wsgi-hello:dev"
 #: The writable directory every test app declares (besides the server root).

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 import invalid_specs
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import RenderSettings, render
-from wsgi_operator.validation import validate
 
 TESTS_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent

@@ -16,7 +16,7 @@ import yaml
 
 from wsgi_operator import cli
 from wsgi_operator.api.base import ApiModel
-from wsgi_operator.crd import build_crd, render_crd_yaml
+from wsgi_operator.api.crd import build_crd, render_crd_yaml
 
 CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 #: JSON-schema keywords a CRD schema must not use: not structural, or (patternProperties)

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 import invalid_specs
+from wsgi_operator.api.validation import validate
 from wsgi_operator.cli import dump_all
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 EXAMPLE_FILES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 

@@ -22,9 +22,9 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 import invalid_specs
+from wsgi_operator.api.validation import validate
 from wsgi_operator.cli import dump_all
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 K8S_VERSION = "1.35"
 CHECKOV = Path(sys.executable).parent / "checkov"

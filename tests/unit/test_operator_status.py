@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from wsgi_operator.operator.status import (
+from wsgi_operator.controller.status import (
     MAX_MESSAGE,
     Availability,
     Observation,

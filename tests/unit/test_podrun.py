@@ -27,8 +27,8 @@ from runtime.podrun import (
     quantity_bytes,
     translate,
 )
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
-from wsgi_operator.validation import validate
 
 HOST = Path("/host/pod")
 

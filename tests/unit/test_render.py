@@ -16,8 +16,8 @@ import pytest
 
 import invalid_specs
 from wsgi_operator.api.server import ERROR_STATUSES, Timeouts
+from wsgi_operator.api.validation import validate
 from wsgi_operator.render import RenderSettings, render
-from wsgi_operator.validation import validate
 
 Kinds = dict[str, dict[str, Any]]
 RenderKinds = Callable[..., Kinds]
@@ -1089,7 +1089,7 @@ def test_requests_above_default_limits_never_render_an_invalid_pod(
     """Raising only a request must not leave the default limit below it (the API
     server refuses such a Deployment): either validation says so, or the rendered
     limits are at least the requests."""
-    from wsgi_operator.validation import InvalidWsgiApp
+    from wsgi_operator.api.validation import InvalidWsgiApp
 
     try:
         kinds = render_kinds({"resources": {"requests": requests}})

@@ -1,4 +1,4 @@
-"""Offline validation (``wsgi_operator.validation`` and ``wsgi-operator validate``).
+"""Offline validation (``wsgi_operator.api.validation`` and ``wsgi-operator validate``).
 
 Every row of ``invalid_specs.CASES`` must be refused naming its field, by the
 library and by the CLI, and must never make the renderer (or the CLI's render
@@ -17,8 +17,8 @@ import yaml
 
 import invalid_specs
 from wsgi_operator import cli
+from wsgi_operator.api.validation import InvalidWsgiApp, validate
 from wsgi_operator.render import render
-from wsgi_operator.validation import InvalidWsgiApp, validate
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 

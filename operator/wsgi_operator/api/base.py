@@ -2,7 +2,7 @@
 
 Cross-field rules are written once, as CEL, on the model they constrain. The CRD
 generator emits them as ``x-kubernetes-validations`` (so the API server enforces
-them) and ``wsgi_operator.validation`` evaluates the very same expressions
+them) and ``wsgi_operator.api.validation`` evaluates the very same expressions
 offline for ``wsgi-operator validate``.
 """
 

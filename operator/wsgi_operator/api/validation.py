@@ -16,9 +16,9 @@ from typing import Any
 import celpy
 from pydantic import BaseModel, ValidationError
 
-from . import API_VERSION, KIND
-from .api import WsgiApp
-from .api.base import ApiModel, Rule
+from .. import API_VERSION, KIND
+from .base import ApiModel, Rule
+from .wsgiapp import WsgiApp
 
 
 class InvalidWsgiApp(ValueError):

@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from . import GROUP, KIND, PLURAL, VERSION
-from .api import WsgiAppSpec, WsgiAppStatus
-from .api.base import DNS_1035
+from .. import GROUP, KIND, PLURAL, VERSION
+from .base import DNS_1035
+from .wsgiapp import WsgiAppSpec, WsgiAppStatus
 
 # propertyNames (key constraints of maps) has no structural-schema equivalent.
 _DROP = {"title", "additionalProperties", "discriminator", "propertyNames"}

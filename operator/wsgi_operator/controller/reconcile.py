@@ -30,9 +30,9 @@ from typing import Any
 
 from .. import API_VERSION, KIND
 from ..api import WsgiApp
+from ..api.validation import InvalidWsgiApp, validate
 from ..render import RenderSettings, app_url, render
 from ..render.meta import APP_LABEL
-from ..validation import InvalidWsgiApp, validate
 from . import metrics
 from .apply import DEPLOYMENT, FIELD_MANAGER, REFERENCE_RESOURCES, WSGIAPP, ApiError, Kube, resource_for, resource_of
 from .status import Observation, compute_status, deployment_availability, status_patch
