@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from wsgi_operator.api.conditions import MAX_MESSAGE
 from wsgi_operator.controller.status import (
-    MAX_MESSAGE,
     Availability,
     Observation,
     compute_status,

@@ -14,6 +14,7 @@ import yaml
 
 from .. import GROUP, KIND, PLURAL, VERSION
 from .base import DNS_1035
+from .conditions import ConditionType
 from .wsgiapp import WsgiAppSpec, WsgiAppStatus
 
 # propertyNames (key constraints of maps) has no structural-schema equivalent.
@@ -132,9 +133,9 @@ def build_crd() -> dict[str, Any]:
                     },
                     "additionalPrinterColumns": [
                         {
-                            "name": "Ready",
+                            "name": ConditionType.READY.value,
                             "type": "string",
-                            "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                            "jsonPath": f'.status.conditions[?(@.type=="{ConditionType.READY}")].status',
                         },
                         {"name": "Replicas", "type": "integer", "jsonPath": ".status.readyReplicas"},
                         {"name": "Image", "type": "string", "jsonPath": ".spec.image", "priority": 1},

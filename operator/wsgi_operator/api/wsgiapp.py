@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from .app import CodeSource, EntryPoint, WritableDir
 from .base import DNS_1035, AbsPath, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, StringMap, under
+from .conditions import MESSAGE_LIMIT, ConditionType
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
 from .security import DEBUG_ENV_NAMES, SecuritySpec
@@ -120,22 +121,25 @@ class WsgiAppSpec(ApiModel):
     )
 
 
+_READY, _RECONCILED, _AVAILABLE = ConditionType
+
+
 class Condition(ApiModel):
     """A standard Kubernetes condition (metav1.Condition)."""
 
-    type: str = Field(max_length=316, description="Ready, Reconciled or Available.")
+    type: str = Field(max_length=316, description=f"{_READY}, {_RECONCILED} or {_AVAILABLE}.")
     status: Literal["True", "False", "Unknown"]
     observed_generation: int | None = Field(None, ge=0, description="Generation this condition describes.")
     last_transition_time: str = Field(description="When status last changed (RFC 3339).")
     reason: str = Field(max_length=1024, description="CamelCase reason.")
-    message: str = Field("", max_length=32768, description="Human readable detail.")
+    message: str = Field("", max_length=MESSAGE_LIMIT, description="Human readable detail.")
 
 
 class WsgiAppStatus(ApiModel):
     """Observed state, written by the operator."""
 
     observed_generation: int | None = Field(None, description="Last spec generation acted on.")
-    conditions: list[Condition] = Field(default_factory=list, description="Ready, Reconciled, Available.")
+    conditions: list[Condition] = Field(default_factory=list, description=f"{_READY}, {_RECONCILED}, {_AVAILABLE}.")
     replicas: int | None = Field(None, description="Pods of the current Deployment.")
     ready_replicas: int | None = Field(None, description="Ready pods.")
     selector: str | None = Field(None, description="Label selector of the pods (scale subresource).")

@@ -12,7 +12,7 @@ import json
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes import client, config
 
@@ -124,6 +124,30 @@ def bearer_token(cfg: client.Configuration) -> str | None:
     if not header:
         return None
     return header.split(" ", 1)[-1]
+
+
+class KubeClient(Protocol):
+    """What the reconciler needs of the API server: ``Kube``, or an in-memory fake in unit tests."""
+
+    def get(self, resource: Resource, namespace: str, name: str, *, metadata_only: bool = False) -> dict | None:
+        """The object, or None if it does not exist."""
+        ...
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply ``obj`` with force; return the object as stored."""
+        ...
+
+    def delete(self, resource: Resource, namespace: str, name: str, uid: str) -> bool:
+        """Delete the object if it is still the one with ``uid``; False if it is gone or was replaced."""
+        ...
+
+    def patch_status(self, resource: Resource, namespace: str, name: str, status: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``status`` into the status subresource; return the object as stored."""
+        ...
+
+    def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
+        """Record a Normal Event about ``involved``."""
+        ...
 
 
 class Kube:

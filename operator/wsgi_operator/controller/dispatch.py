@@ -15,7 +15,8 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .apply import DEPLOYMENT
-from .reconcile import ChildRef, Reconciler, Result, Trigger, controller_uid
+from .children import ChildRef, controller_uid
+from .reconcile import Reconciler, Result, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Dispatcher:
         # Compared under the lock: the events of the app's own reconcile wait
         # for it to finish and are then checked against what it applied.
         async with self.locks(uid):
-            if event_type == "DELETED" or self.reconciler.drifted(uid, child):
+            if event_type == "DELETED" or self.reconciler.memory.drifted(uid, child):
                 existing = list(children.get(uid, ()))
                 await self._blocking(self.reconciles, self.reconciler.correct_drift, app, existing, child)
             elif child["kind"] == DEPLOYMENT.kind and child["apiVersion"] == DEPLOYMENT.api_version:
@@ -118,7 +119,7 @@ class Dispatcher:
     def forget(self, uid: str) -> None:
         """A WsgiApp was deleted: drop its lock and what the reconciler remembers of it."""
         self.locks.forget(uid)
-        self.reconciler.forget(uid)
+        self.reconciler.memory.forget(uid)
 
     async def resync_forever(self, apps: AppIndex, children: ChildIndex, interval: float) -> None:
         """Every ``interval`` seconds, reconcile every known WsgiApp (catches what the watches missed)."""

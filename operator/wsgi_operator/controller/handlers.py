@@ -22,7 +22,8 @@ import kopf
 from .. import GROUP, PLURAL, VERSION
 from ..render.meta import APP_LABEL
 from .apply import CHILD_RESOURCES, ApiError, bearer_token, client_configuration
-from .reconcile import Trigger, child_ref
+from .children import child_ref
+from .reconcile import Trigger
 from .settings import OperatorSettings
 
 _CHILDREN = {(r.group, r.version, r.plural) for r in CHILD_RESOURCES}

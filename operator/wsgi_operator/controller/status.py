@@ -1,11 +1,9 @@
 """WsgiApp status as a pure function of the previous status and what a reconcile observed.
 
-Conditions follow metav1.Condition: ``Reconciled`` (the children match the
-spec), ``Available`` (the Deployment runs the current template with the
-desired ready replicas) and ``Ready`` = Reconciled and Available, the one that
-``kubectl wait --for=condition=Ready`` and Argo CD read. Each carries the
-generation it describes; lastTransitionTime moves only when a condition's
-status flips, so a reason or message update does not look like a transition.
+The conditions and their reasons are declared in ``api.conditions``. Each
+carries the generation it describes; lastTransitionTime moves only when a
+condition's status flips, so a reason or message update does not look like a
+transition.
 """
 
 from __future__ import annotations
@@ -14,14 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-READY = "Ready"
-RECONCILED = "Reconciled"
-AVAILABLE = "Available"
+from ..api.conditions import MAX_MESSAGE, READY_REASON, AvailabilityReason, ConditionType
 
 ConditionStatus = Literal["True", "False", "Unknown"]
-
-#: The CRD caps messages at 32768 characters; stay well inside it.
-MAX_MESSAGE = 4096
 
 
 @dataclass(frozen=True)
@@ -70,7 +63,7 @@ def deployment_availability(deployment: Mapping[str, Any] | None) -> Availabilit
     ``kubectl wait --for=condition=Ready`` waits for the new pods, not the old.
     """
     if deployment is None:
-        return Availability("False", "DeploymentMissing", "the Deployment does not exist")
+        return Availability("False", AvailabilityReason.DEPLOYMENT_MISSING, "the Deployment does not exist")
     status = deployment.get("status") or {}
     desired = _get(deployment, "spec", "replicas")
     desired = 1 if desired is None else int(desired)
@@ -83,22 +76,37 @@ def deployment_availability(deployment: Mapping[str, Any] | None) -> Availabilit
     if int(status.get("observedGeneration") or 0) < generation:
         return Availability(
             "Unknown",
-            "RolloutPending",
+            AvailabilityReason.ROLLOUT_PENDING,
             f"the Deployment controller has not yet seen generation {generation} of the Deployment",
             **counts,
         )
     for cond in status.get("conditions") or ():
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-            return Availability("False", "ProgressDeadlineExceeded", cond.get("message") or "rollout stalled", **counts)
+            return Availability(
+                "False",
+                AvailabilityReason.PROGRESS_DEADLINE_EXCEEDED,
+                cond.get("message") or "rollout stalled",
+                **counts,
+            )
     if updated < desired:
         return Availability(
-            "False", "RollingOut", f"{updated} of {desired} replicas run the current pod template", **counts
+            "False",
+            AvailabilityReason.ROLLING_OUT,
+            f"{updated} of {desired} replicas run the current pod template",
+            **counts,
         )
     if replicas > updated:
-        return Availability("False", "RollingOut", f"{replicas - updated} old replicas are still terminating", **counts)
+        return Availability(
+            "False",
+            AvailabilityReason.ROLLING_OUT,
+            f"{replicas - updated} old replicas are still terminating",
+            **counts,
+        )
     if ready < desired:
-        return Availability("False", "ReplicasNotReady", f"{ready} of {desired} replicas are ready", **counts)
-    return Availability("True", "ReplicasReady", f"{ready} of {desired} replicas are ready", **counts)
+        return Availability(
+            "False", AvailabilityReason.REPLICAS_NOT_READY, f"{ready} of {desired} replicas are ready", **counts
+        )
+    return Availability("True", AvailabilityReason.REPLICAS_READY, f"{ready} of {desired} replicas are ready", **counts)
 
 
 def _condition(
@@ -135,19 +143,21 @@ def compute_status(old: Mapping[str, Any] | None, obs: Observation, now: str) ->
     elif avail.status != "True":
         ready = (avail.status, avail.reason, avail.message)
     else:
-        ready = ("True", "Ready", avail.message)
+        ready = ("True", READY_REASON, avail.message)
     conditions = [
-        _condition(old_conditions, READY, *ready, obs.generation, now),
+        _condition(old_conditions, ConditionType.READY, *ready, obs.generation, now),
         _condition(
             old_conditions,
-            RECONCILED,
+            ConditionType.RECONCILED,
             "True" if obs.reconciled else "False",
             obs.reason,
             obs.message,
             obs.generation,
             now,
         ),
-        _condition(old_conditions, AVAILABLE, avail.status, avail.reason, avail.message, obs.generation, now),
+        _condition(
+            old_conditions, ConditionType.AVAILABLE, avail.status, avail.reason, avail.message, obs.generation, now
+        ),
     ]
     status: dict[str, Any] = {"observedGeneration": obs.generation, "conditions": conditions}
     if avail.replicas is not None:
