@@ -162,10 +162,10 @@ def namespace(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[str]
     name = f"t-{slug}-{uuid.uuid4().hex[:8]}"
     kubectl("create", "namespace", name)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode != 0:
             if time.monotonic() > deadline:
-                pytest.fail(f"ServiceAccount {name}/default did not appear within 30s (kube-controller-manager down?)")
+                pytest.fail(f"ServiceAccount {name}/default did not appear within 120s (kube-controller-manager down?)")
             time.sleep(0.2)
         yield name
     finally:

@@ -7,7 +7,6 @@ only the test's namespace.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY
@@ -194,7 +193,7 @@ def test_unsatisfiable_change_keeps_the_running_pods(cluster: Cluster, start_ope
     assert conditions["Available"]["status"] == "True"
 
     # Several resyncs later nothing was touched: same pods, same ReplicaSet, same template.
-    time.sleep(3)
+    _wait_resyncs(cluster, 3, "MissingReference")
     assert _pods(cluster, "web") == pods
     assert set(_replica_sets(cluster, "web")) == sets
     assert cluster.get("deployment", "web")["spec"]["template"] == template
@@ -235,34 +234,55 @@ def test_foreign_object_with_a_child_name_is_not_taken_over(cluster: Cluster, st
     assert untouched["data"] == {"owner": "someone else"}
     assert "ownerReferences" not in untouched["metadata"]
     assert untouched["metadata"]["resourceVersion"] == foreign["metadata"]["resourceVersion"]
+    # Nor by the resyncs that follow.
+    _wait_resyncs(cluster, 3, "NameConflict")
+    assert cluster.get("deployment", "web") is None
+    assert (
+        cluster.get("configmap", "web-config")["metadata"]["resourceVersion"] == foreign["metadata"]["resourceVersion"]
+    )
 
     cluster("delete", "configmap", "web-config")
     cluster.wait_converged("web")
 
 
-def _resource_versions(cluster: Cluster, app: str) -> dict[str, str]:
-    objs = [*cluster.children(app), cluster.get("wsgiapp", app)]
-    return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in objs}
+def _operator_writes(cluster: Cluster, app: str) -> dict[str, list[dict[str, Any]]]:
+    """The operator's managedFields entries on each child and on the WsgiApp.
+
+    Their ``time`` moves on every write the operator makes, and only then;
+    writes by the controllers (Deployment and PDB status) leave them alone.
+    """
+    names = [(o["kind"], o["metadata"]["name"]) for o in cluster.children(app)] + [("wsgiapp", app)]
+    return {
+        f"{kind}/{name}": [
+            e
+            for e in cluster.get(kind, name, managed_fields=True)["metadata"]["managedFields"]
+            if e["manager"] == "wsgi-operator"
+        ]
+        for kind, name in names
+    }
 
 
-def _resyncs() -> float:
-    labels = {"trigger": "resync", "outcome": "Applied"}
+def _reconciles(trigger: str, outcome: str) -> float:
+    labels = {"trigger": trigger, "outcome": outcome}
     return REGISTRY.get_sample_value("wsgi_operator_reconciles_total", labels) or 0.0
+
+
+def _wait_resyncs(cluster: Cluster, count: int, outcome: str) -> None:
+    """Wait until ``count`` more periodic resyncs have ended with ``outcome``."""
+    start = _reconciles("resync", outcome)
+    cluster.wait_for(f"{count} more resyncs ending {outcome}", lambda: _reconciles("resync", outcome) >= start + count)
 
 
 def test_noop_reconcile_writes_nothing(cluster: Cluster, start_operator) -> None:
     start_operator(resync_interval=1)
     cluster.apply(cluster.app("web", ingress={"hosts": ["web.example.com"]}))
     cluster.wait_converged("web")
+    # The rollout is over, so the Deployment's status (which the operator
+    # mirrors) has its final value.
+    cluster("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
 
-    # Wait until kwok and the controllers are done with the rollout, so only the operator could write.
-    def settled() -> dict[str, str] | None:
-        first = _resource_versions(cluster, "web")
-        time.sleep(1.5)
-        return first if _resource_versions(cluster, "web") == first else None
-
-    before = cluster.wait_for("the objects to stop changing", settled)
-    resyncs = _resyncs()
-    cluster.wait_for("three more resyncs", lambda: _resyncs() >= resyncs + 3, timeout=30)
+    before = _operator_writes(cluster, "web")
+    assert all(before.values()), before
+    _wait_resyncs(cluster, 3, "Applied")
     # Every child was applied again (and the status recomputed) three times; nothing was written.
-    assert _resource_versions(cluster, "web") == before
+    assert _operator_writes(cluster, "web") == before
