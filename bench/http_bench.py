@@ -1,6 +1,6 @@
 """HTTP serving benchmark: the hardened rendered workload vs mod_wsgi-express defaults vs gunicorn.
 
-Run (as root, with the venv):  .venv/bin/python bench/http_bench.py [options]
+Run (as root):  PYTHONPATH=tests .venv/bin/python bench/http_bench.py [options]   (imports tests/support)
 
 It builds what it needs (Docker engine, runtime and app images through hack/docker,
 a gunicorn image FROM the app image in bench/images/gunicorn, wrk from Debian),
@@ -11,7 +11,7 @@ CPU and memory limit, and drives each with ``wrk -t2 -c32 -d<duration>s --latenc
                     without (module, server root, port, working dir) plus
                     --processes/--threads
   hardened          the renderer's own output for the base WsgiApp of the runtime
-                    tests, run through tests/runtime/podrun.translate (read-only
+                    tests, run through tests/support/podrun.translate (read-only
                     root, dropped capabilities, the include and envvars files, ...)
   gunicorn          gunicorn --worker-class gthread, same workers x threads
 
@@ -41,22 +41,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The translation and the base WsgiApp are the runtime tests' own (tests/support).
+from support.harness import APP_IMAGE, hello_manifest
+from support.podrun import DOCKER, LABEL, translate
+from support.waiting import WaitTimeout, wait_for
+from wsgi_operator.api.validation import validate
+from wsgi_operator.render import render
+
 ROOT = Path(__file__).resolve().parents[1]
-# The translation and the base WsgiApp are the runtime tests' own (tests/runtime).
-sys.path.insert(0, str(ROOT / "tests"))
-
-from runtime.harness import APP_IMAGE, manifest  # noqa: E402
-from runtime.podrun import DOCKER, LABEL, translate  # noqa: E402
-from wsgi_operator.api.validation import validate  # noqa: E402
-from wsgi_operator.render import render  # noqa: E402
-
 GUNICORN_IMAGE = "local/wsgi-hello-gunicorn:bench"
 GUNICORN_CONTEXT = ROOT / "bench" / "images" / "gunicorn"
 INPUTS_LABEL = "io.wsgi-operator.bench-inputs-sha256"
@@ -203,7 +201,7 @@ def hardened(spec_patch: dict[str, Any] | None = None, extra: tuple[str, ...] = 
 
     def argv(launch: Launch) -> list[str]:
         patch = {**(spec_patch or {}), "resources": {"limits": launch.limits}}
-        objects = render(validate(manifest(patch)))
+        objects = render(validate(hello_manifest(patch)))
         for obj in objects:
             if obj["kind"] == "Deployment":
                 c = obj["spec"]["template"]["spec"]["containers"][0]
@@ -326,13 +324,12 @@ def cpu_seconds(container: str) -> float | None:
 
 def wait_serving(server: Server, via: str, host_port: int, timeout: float = 60) -> None:
     """Poll until ``GET /`` answers, the same way (netns or proxy) wrk will connect."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sh(*load_command(server, via, host_port, probe=True), check=False).returncode == 0:
-            return
-        time.sleep(0.2)
-    logs = sh(DOCKER, "logs", server.container, check=False)
-    raise RuntimeError(f"{server.name} never served:\n{logs.stdout}{logs.stderr}")
+    probe = load_command(server, via, host_port, probe=True)
+    try:
+        wait_for(f"{server.name} to serve", lambda: sh(*probe, check=False).returncode == 0, timeout, interval=0.2)
+    except WaitTimeout as err:
+        logs = sh(DOCKER, "logs", server.container, check=False)
+        raise RuntimeError(f"{err}\n{logs.stdout}{logs.stderr}") from None
 
 
 def _pid(container: str) -> int:
@@ -459,7 +456,7 @@ def main() -> int:
 
     # Every server gets the limits translate() derives from the spec's resources.
     limits = {"cpu": args.cpus, "memory": args.memory}
-    rendered = translate(render(validate(manifest({"resources": {"limits": limits}}))), workdir / "limits")
+    rendered = translate(render(validate(hello_manifest({"resources": {"limits": limits}}))), workdir / "limits")
     limit_flags = []
     for flag in ("--cpus", "--memory", "--cpu-shares"):
         i = rendered.argv.index(flag)

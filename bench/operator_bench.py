@@ -1,8 +1,8 @@
 """Operator benchmark: N WsgiApps created at once against the local control plane.
 
-Run: `.venv/bin/python bench/operator_bench.py [N ...]` (default: 1 50 200),
-with the control plane up (`make cluster-up`). Prints a table; it asserts
-nothing (no test ever times anything).
+Run: `PYTHONPATH=tests .venv/bin/python bench/operator_bench.py [N ...]` (imports tests/support).
+N defaults to 1 50 200; the control plane must be up (`make cluster-up`).
+Prints a table; it asserts nothing (no test ever times anything).
 
 Per round (N apps, a fresh namespace, a fresh `wsgi-operator run` subprocess):
 
@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,13 +39,14 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
 
+from support.manifests import wsgiapp_manifest
+from support.waiting import free_port, wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
@@ -64,13 +64,6 @@ def sh(*args: str) -> str:
     return subprocess.run(args, check=True, text=True, capture_output=True).stdout.strip()
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -83,18 +76,13 @@ ROUND_KEY = "bench.wsgi-operator.io/round"
 
 def manifest(i: int, namespace: str) -> dict[str, Any]:
     """The i-th WsgiApp of a round: the default spec, one replica, on the round's nodes."""
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "WsgiApp",
-        "metadata": {"name": f"app-{i:04d}", "namespace": namespace},
-        "spec": {
-            "image": f"registry.example.com/bench/app-{i}:1",
-            "entryPoint": {"module": "app.wsgi"},
-            "replicas": 1,
-            "nodeSelector": {ROUND_KEY: namespace},
-            "tolerations": [{"key": ROUND_KEY, "operator": "Equal", "value": namespace, "effect": "NoSchedule"}],
-        },
+    spec = {
+        "image": f"registry.example.com/bench/app-{i}:1",
+        "replicas": 1,
+        "nodeSelector": {ROUND_KEY: namespace},
+        "tolerations": [{"key": ROUND_KEY, "operator": "Equal", "value": namespace, "effect": "NoSchedule"}],
     }
+    return wsgiapp_manifest(f"app-{i:04d}", namespace, spec)
 
 
 @dataclass
@@ -222,16 +210,18 @@ class Operator:
         ]
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"wsgi-operator exited; see {self.log}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit(f"wsgi-operator did not become healthy; see {self.log}")
+        wait_for(f"wsgi-operator's /healthz (log: {self.log})", self.healthy, 60, interval=0.1)
+
+    def healthy(self) -> bool:
+        """True when /healthz answers; stops the benchmark if the process died."""
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise SystemExit(f"wsgi-operator exited; see {self.log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of the samples of ``name`` matching ``labels``."""
@@ -269,15 +259,6 @@ def resource_versions(kubectl: list[str], namespace: str) -> dict[str, str]:
     return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in items + apps}
 
 
-def wait(what: str, predicate: Callable[[], Any], timeout: float, interval: float = 0.5) -> None:
-    """Poll until ``predicate()`` is truthy."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def kwok_node(name: str, namespace: str) -> dict[str, Any]:
     """A fake node kwok manages (same shape as hack/k8s/cluster.sh's), reserved for one round."""
     return {
@@ -313,10 +294,11 @@ def run_round(
     )
     sh(*kubectl, "create", "namespace", namespace)
     default_sa = [*kubectl, "get", "serviceaccount", "default", "-n", namespace]
-    wait(
+    wait_for(
         "the namespace's default ServiceAccount",
         lambda: subprocess.run(default_sa, capture_output=True).returncode == 0,
         30,
+        interval=0.5,
     )
 
     manifests = [manifest(i, namespace) for i in range(n)]
@@ -339,7 +321,7 @@ def run_round(
         for m in manifests:
             timeline.created[m["metadata"]["name"]] = time.monotonic()
             custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, m)
-        wait(f"{n} apps Ready", lambda: len(timeline.ready) == n, timeout=max(120, 2 * n))
+        wait_for(f"{n} apps Ready", lambda: len(timeline.ready) == n, timeout=max(120, 2 * n), interval=0.5)
         all_ready = max(timeline.ready.values()) - start
 
         # Settle (kwok, the Deployment controller, the operator's backlog of
@@ -352,7 +334,7 @@ def run_round(
             same, previous = now == previous, now
             return same
 
-        wait("the objects and the operator to go quiet", settled, timeout=300, interval=3)
+        wait_for("the objects and the operator to go quiet", settled, timeout=300, interval=3)
         before = previous[0]
         requests1, reconciles1 = (
             op.metric("wsgi_operator_api_requests_total"),
@@ -360,10 +342,11 @@ def run_round(
         )
         resyncs = op.metric("wsgi_operator_reconciles_total", trigger="resync")
         # Twice N: at least one whole pass, even if one was half done when counting began.
-        wait(
+        wait_for(
             "a full resync pass",
             lambda: op.metric("wsgi_operator_reconciles_total", trigger="resync") >= resyncs + 2 * n,
             timeout=4 * resync + 2 * n,
+            interval=0.5,
         )
         requests2, reconciles2 = (
             op.metric("wsgi_operator_api_requests_total"),

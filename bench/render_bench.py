@@ -1,6 +1,6 @@
 """Render benchmark: 1,000 distinct WsgiApps through the renderer.
 
-Run: `make bench` (or `.venv/bin/python bench/render_bench.py [COUNT]`).
+Run: `make bench`, or `PYTHONPATH=tests .venv/bin/python bench/render_bench.py [COUNT]` (imports tests/support).
 Prints a table; it asserts nothing (the unit tests never time anything).
 
   render only      render() on already-parsed models (no validation at all)
@@ -12,11 +12,13 @@ Prints a table; it asserts nothing (the unit tests never time anything).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from support.manifests import DELETE, wsgiapp_manifest
 from wsgi_operator.api import WsgiApp
 from wsgi_operator.api.validation import validate
 from wsgi_operator.cli import dump_all
@@ -30,7 +32,7 @@ def manifest(i: int) -> dict[str, Any]:
     name = f"app-{i:04d}"
     spec: dict[str, Any] = {
         "image": f"registry.example.com/team-{i % 17}/{name}@{DIGEST}",
-        "entryPoint": {"module": f"site_{i % 13}.wsgi"} if i % 4 else {"script": f"wsgi_{i}.py"},
+        "entryPoint": {"module": f"site_{i % 13}.wsgi"} if i % 4 else {"module": DELETE, "script": f"wsgi_{i}.py"},
         "replicas": 1 + i % 5,
         "server": {"processes": 1 + i % 4, "threads": 1 + i % 32, "port": 8000 + i % 100},
         "timeouts": {"request": 10 + i % 120, "graceful": 5 + i % 30},
@@ -55,12 +57,7 @@ def manifest(i: int) -> dict[str, Any]:
             "parentRefs": [{"name": "gateway", "namespace": "gateways"}],
             "hostnames": [f"{name}.example.org"],
         }
-    return {
-        "apiVersion": "wsgi-operator.io/v1alpha1",
-        "kind": "WsgiApp",
-        "metadata": {"name": name, "namespace": f"ns-{i % 50}", "uid": f"00000000-0000-4000-8000-{i:012d}"},
-        "spec": spec,
-    }
+    return wsgiapp_manifest(name, f"ns-{i % 50}", spec, metadata={"uid": f"00000000-0000-4000-8000-{i:012d}"})
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -69,8 +66,10 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def main(argv: list[str]) -> int:
-    count = int(argv[1]) if len(argv) > 1 else 1000
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
+    count = parser.parse_args(argv).count
     manifests = [manifest(i) for i in range(count)]
     apps = [validate(m) for m in manifests]  # parse once, outside the timings below
     render(apps[0])  # warm caches (compiled CEL programs are cached by validation, too)
@@ -94,4 +93,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

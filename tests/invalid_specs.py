@@ -11,59 +11,34 @@ schema + CEL) can reject it; when False the API server cannot see the mistake
 Field paths are written the way the API server reports them
 (``spec.writableDirs[0].mountPath``): list items carry their index.
 
-Merge rules: dicts merge recursively, anything else (lists included) replaces
-the base value, and ``DELETE`` removes the key.
+Merge rules (``support.manifests.deep_merge``, re-exported here with ``DELETE``):
+dicts merge recursively, anything else (lists included) replaces the base
+value, and ``DELETE`` removes the key.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-API_VERSION = "wsgi-operator.io/v1alpha1"
-KIND = "WsgiApp"
+from support.manifests import DELETE, deep_merge, wsgiapp_manifest
+
+#: Name and namespace of the base manifest.
+APP = "shop"
 IMAGE = "registry.example.com/shop/web@sha256:" + "ab" * 32
+#: The spec of the base manifest: a pinned image and a non-default UID/GID.
+BASE_SPEC: dict[str, Any] = {
+    "image": IMAGE,
+    "entryPoint": {"module": "shop.wsgi"},
+    "security": {"runAsUser": 20010, "runAsGroup": 20010},
+}
 
 
-class _Delete:
-    """Marker: remove this key from the base manifest."""
-
-    def __repr__(self) -> str:
-        return "DELETE"
-
-
-DELETE: Any = _Delete()
-
-
-def base_manifest() -> dict[str, Any]:
-    """A small valid WsgiApp every patch starts from (a fresh copy each call)."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {"name": "shop", "namespace": "shop"},
-        "spec": {
-            "image": IMAGE,
-            "entryPoint": {"module": "shop.wsgi"},
-            "security": {"runAsUser": 20010, "runAsGroup": 20010},
-        },
-    }
-
-
-def deep_merge(base: Any, patch: Any) -> Any:
-    """``patch`` merged into a copy of ``base`` (see the module docstring)."""
-    if not (isinstance(base, Mapping) and isinstance(patch, Mapping)):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(dict(base))
-    for key, value in patch.items():
-        if value is DELETE:
-            out.pop(key, None)
-        elif key in out:
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def base_manifest(spec_patch: Mapping[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
+    """A small valid WsgiApp every patch starts from (a fresh copy each call), with
+    ``spec_patch`` deep-merged into its spec and ``metadata`` into its metadata."""
+    return wsgiapp_manifest(APP, APP, BASE_SPEC, spec_patch, metadata=metadata)
 
 
 @dataclass(frozen=True)
@@ -78,16 +53,12 @@ class InvalidCase:
         """The full invalid manifest (a fresh object each call)."""
         if callable(self.patch):
             return self.patch()
-        base = base_manifest()
-        base["spec"] = deep_merge(base["spec"], self.patch)
-        return base
+        return base_manifest(self.patch)
 
 
 def _with_metadata(**meta: Any) -> Callable[[], dict[str, Any]]:
     def build() -> dict[str, Any]:
-        m = base_manifest()
-        m["metadata"] = deep_merge(m["metadata"], meta)
-        return m
+        return base_manifest(**meta)
 
     return build
 

@@ -15,24 +15,23 @@ would keep pytest from rewriting its asserts).
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from support.apiproxy import HoldingProxy
+from support.manifests import wsgiapp_manifest
+from support.waiting import free_port, wait_for
 from wsgi_operator.controller.main import operate
 from wsgi_operator.controller.settings import OperatorSettings
 
@@ -46,34 +45,6 @@ CHILD_KINDS = (
     "poddisruptionbudgets.policy,horizontalpodautoscalers.autoscaling,ingresses.networking.k8s.io"
 )
 
-T = TypeVar("T")
-
-
-def wait_for(what: str, predicate: Callable[[], T], timeout: float = 60, interval: float = 0.25) -> T:
-    """Poll ``predicate`` until it returns something truthy, and return that; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what} (last value: {value!r})")
-        time.sleep(interval)
-
-
-def app_manifest(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    """A small valid WsgiApp; ``spec`` keys (camelCase) override or extend the defaults."""
-    base = {
-        "image": "registry.example.com/test/app:1",
-        "entryPoint": {"module": "app.wsgi"},
-    }
-    return {
-        "apiVersion": "wsgi-operator.io/v1alpha1",
-        "kind": "WsgiApp",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {**base, **copy.deepcopy(spec)},
-    }
-
 
 @dataclass(frozen=True)
 class Cluster:
@@ -82,12 +53,13 @@ class Cluster:
     kubectl: Any
     namespace: str
 
-    #: ``cluster.wait_for(what, predicate, timeout)``: see ``wait_for``.
+    #: ``cluster.wait_for(what, predicate, timeout)``: see ``support.waiting.wait_for``.
     wait_for = staticmethod(wait_for)
 
     def app(self, name: str, **spec: Any) -> dict[str, Any]:
-        """A WsgiApp manifest in this namespace (see ``app_manifest``)."""
-        return app_manifest(name, self.namespace, **spec)
+        """A WsgiApp manifest in this namespace; ``spec`` keys (camelCase) are
+        deep-merged into the default spec (see ``support.manifests``)."""
+        return wsgiapp_manifest(name, self.namespace, spec)
 
     def __call__(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         """Run kubectl in the namespace."""
@@ -229,13 +201,6 @@ def start_operator(kubeconfig: Path, cluster: Cluster) -> Iterator[Callable[...,
 def operator(start_operator: Callable[..., OperatorThread]) -> OperatorThread:
     """An in-process operator with default settings for the test's namespace."""
     return start_operator()
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_fixtures import wait_for
 
 from invalid_specs import CASES
+from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 

@@ -6,7 +6,7 @@ runtime app``: both cheap no-ops when nothing changed), so ``pytest
 tests/runtime`` works on a fresh machine.
 
 ``pods.shared(patch)`` gives the running pod for a spec (``patch`` deep-merged
-over the harness's base WsgiApp), started on first use and shared by every test
+into ``support.harness.hello_manifest()``), started on first use and shared by every test
 asking for the same spec. Tests that stop or recycle the server use
 ``private_pod(patch)`` and get their own, removed when the test ends. Every
 container carries a label with this session's run id, and all of them are
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from runtime.harness import APP_IMAGE, Pod, PodFactory, SharedPods
-from runtime.podrun import docker
+from support.harness import APP_IMAGE, Pod, PodFactory, SharedPods
+from support.podrun import docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _HERE = Path(__file__).resolve().parent

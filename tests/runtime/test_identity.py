@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from runtime.harness import DATA_DIR, Pod, SharedPods
+from support.harness import DATA_DIR, Pod, SharedPods
 from wsgi_operator.render import layout
 
 #: Lists every process of the container except the lister itself: pid, argv[0]

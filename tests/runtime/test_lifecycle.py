@@ -8,8 +8,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from runtime.harness import Pod
-from runtime.podrun import KubeletStop, docker, run_probe, wait_for_probe
+from support.harness import Pod
+from support.podrun import KubeletStop, docker, run_probe, wait_for_probe
+from support.waiting import wait_for
 
 #: Longest wait for the listener to close once graceful-stop has been sent.
 LISTENER_CLOSE_TIMEOUT = 5.0
@@ -87,10 +88,12 @@ def test_graceful_stop_completes_in_flight_requests(private_pod: Callable[..., P
     assert kubelet.pre_stop_result.returncode == 0, kubelet.pre_stop_result.stderr
 
     # graceful-stop has been sent: the listener closes while the requests run on.
-    deadline = time.monotonic() + LISTENER_CLOSE_TIMEOUT
-    while not _new_connection_refused(pod):
-        assert time.monotonic() < deadline, "a new connection was still served after graceful-stop"
-        time.sleep(0.1)
+    wait_for(
+        "new connections to be refused after graceful-stop",
+        lambda: _new_connection_refused(pod),
+        LISTENER_CLOSE_TIMEOUT,
+        interval=0.1,
+    )
     assert any(t.is_alive() for t in clients), "requests ended before the listener closed: test too slow"
 
     stop = kubelet.stop()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from runtime.harness import Pod, SharedPods, parse_raw
+from support.harness import Pod, SharedPods, parse_raw
 from wsgi_operator.render.command import request_bound_seconds
 
 #: Small limits so that over-limit requests are cheap to send.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 
-from runtime.harness import Pod, SharedPods
+from support.harness import Pod, SharedPods
 
 _CREDENTIALS = "Basic " + base64.b64encode(b"alice:s3cret-marker").decode()
 #: A header nothing filters when no proxy is trusted: proves headers reach /env at all.

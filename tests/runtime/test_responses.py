@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from runtime.harness import Pod, parse_raw
+from support.harness import Pod, parse_raw
 
 #: Sent in every probing request (URI, Host, headers, method): an error page
 #: must not contain it.

@@ -4,15 +4,20 @@
 tests) lives one level up; pytest's ``pythonpath`` setting (pyproject.toml)
 makes it importable as ``invalid_specs``.
 
+``render_kinds`` renders variants of ``invalid_specs.base_manifest()`` (app
+``shop`` in namespace ``shop``, module entry point, UID/GID 20010), objects
+keyed by kind; ``render/`` has one test file per module of
+``wsgi_operator.render``, which look into the objects with ``support.rendered``.
+
 Two parameters are generated for any test that asks for them:
 ``example`` (one per WsgiApp in examples/*.yaml, id ``file:name``) and
 ``case`` (one per row of ``invalid_specs.CASES``, id = the case id). Test
-modules get helpers through fixtures, never ``from conftest import``.
+modules get helpers through fixtures or from ``tests/support`` (e.g.
+``support.rendered``), never ``from conftest import``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ import pytest
 import yaml
 
 import invalid_specs
+from support.rendered import Kinds, RenderKinds, by_kind
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import RenderSettings, render
 
@@ -43,36 +49,15 @@ def _example_documents() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def manifest(spec_patch: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
-    """The shared valid base manifest with ``spec_patch`` deep-merged into its spec."""
-    m = invalid_specs.base_manifest()
-    if spec_patch:
-        m["spec"] = invalid_specs.deep_merge(m["spec"], spec_patch)
-    if metadata:
-        m["metadata"] = invalid_specs.deep_merge(m["metadata"], metadata)
-    return m
-
-
-def by_kind(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Rendered objects keyed by kind (each kind appears at most once per app)."""
-    out: dict[str, dict[str, Any]] = {}
-    for obj in objects:
-        kind = obj["kind"]
-        if kind == "ConfigMap":
-            kind = "ConfigMap/" + obj["metadata"]["name"].rsplit("-", 1)[1]
-        assert kind not in out, f"two {kind} objects rendered"
-        out[kind] = obj
-    return out
-
-
 @pytest.fixture
-def render_kinds() -> Callable[..., dict[str, dict[str, Any]]]:
-    """Factory: validate + render a base-manifest variant, objects keyed by kind."""
+def render_kinds() -> RenderKinds:
+    """Factory: validate + render a variant of ``invalid_specs.base_manifest()``
+    (a spec patch, ``settings=``, metadata keywords), objects keyed by kind."""
 
     def rendered(
         spec_patch: dict[str, Any] | None = None, settings: RenderSettings | None = None, **metadata: Any
-    ) -> dict[str, dict[str, Any]]:
-        return by_kind(render(validate(manifest(spec_patch, **metadata)), settings))
+    ) -> Kinds:
+        return by_kind(render(validate(invalid_specs.base_manifest(spec_patch, **metadata)), settings))
 
     return rendered
 

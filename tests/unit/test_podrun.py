@@ -1,4 +1,4 @@
-"""The pod -> ``docker run`` translation the runtime tests rely on (tests/runtime/podrun.py).
+"""The pod -> ``docker run`` translation the runtime tests rely on (tests/support/podrun.py).
 
 Pure: objects are rendered in memory and translated; nothing is written
 (except by the one ``write_files`` test, into tmp_path) and Docker is not used.
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import invalid_specs
-from runtime.podrun import (
+from support.podrun import (
     LABEL,
     MIN_GRACE_AFTER_PRESTOP,
     KubeletStop,
@@ -27,6 +27,7 @@ from runtime.podrun import (
     quantity_bytes,
     translate,
 )
+from support.rendered import container, flag_values, pod_spec
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
@@ -35,22 +36,7 @@ HOST = Path("/host/pod")
 
 def rendered(spec_patch: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """render() of the shared base manifest (uid/gid 20010) with ``spec_patch`` merged in."""
-    m = invalid_specs.base_manifest()
-    if spec_patch:
-        m["spec"] = invalid_specs.deep_merge(m["spec"], spec_patch)
-    return render(validate(m))
-
-
-def deployment(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(o for o in objects if o["kind"] == "Deployment")
-
-
-def pod_spec(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    return deployment(objects)["spec"]["template"]["spec"]
-
-
-def container(objects: list[dict[str, Any]]) -> dict[str, Any]:
-    return pod_spec(objects)["containers"][0]
+    return render(validate(invalid_specs.base_manifest(spec_patch)))
 
 
 def options(run: PodRun) -> list[str]:
@@ -60,8 +46,7 @@ def options(run: PodRun) -> list[str]:
 
 def values(run: PodRun, flag: str) -> list[str]:
     """Every value given to ``flag`` among the options, in order."""
-    opts = options(run)
-    return [opts[i + 1] for i, word in enumerate(opts[:-1]) if word == flag]
+    return flag_values(options(run), flag)
 
 
 def test_command_becomes_the_entrypoint_and_its_arguments() -> None:

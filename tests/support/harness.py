@@ -1,11 +1,12 @@
 """The runtime tests' harness: start a rendered WsgiApp as a container and talk to it on 127.0.0.1.
 
-:class:`PodFactory` validates a WsgiApp (a spec patch deep-merged over
-:func:`manifest`'s base), renders it, translates the Deployment into
-``docker run`` with :func:`runtime.podrun.translate`, starts it, waits until it
-serves and returns a :class:`Pod` handle. :class:`SharedPods` keeps one
-container per distinct spec for the whole session. The fixtures that use these
-are in ``conftest.py``.
+:class:`PodFactory` validates a WsgiApp (:func:`hello_manifest`: the example
+app image with a spec patch deep-merged in), renders it, translates the
+Deployment into ``docker run`` with :func:`support.podrun.translate`, starts it,
+waits until it serves and returns a :class:`Pod` handle. :class:`SharedPods`
+keeps one container per distinct spec for the whole session. The fixtures that
+use these are in ``tests/runtime/conftest.py``; ``bench/http_bench.py`` uses
+:func:`hello_manifest` too.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from invalid_specs import deep_merge
-from runtime.podrun import LABEL, PodRun, docker, published_port, translate
-from wsgi_operator import API_VERSION, KIND
+from support.manifests import wsgiapp_manifest
+from support.podrun import LABEL, PodRun, docker, published_port, translate
+from support.waiting import WaitTimeout, wait_for
 from wsgi_operator.api import WsgiApp
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import RenderSettings, render
@@ -36,23 +37,19 @@ DATA_DIR = "/var/lib/hello"
 START_TIMEOUT = 60.0
 
 
-def manifest(spec_patch: Mapping[str, Any] | None = None, name: str = "hello") -> dict[str, Any]:
-    """The base WsgiApp of the runtime tests (the example app image, module
-    ``hello.wsgi``, one writable dir) with ``spec_patch`` deep-merged into its spec."""
-    base: dict[str, Any] = {
-        "apiVersion": API_VERSION,
-        "kind": KIND,
-        "metadata": {"name": name, "namespace": "runtime-tests"},
-        "spec": {
-            "image": APP_IMAGE,
-            "imagePullPolicy": "Never",
-            "entryPoint": {"module": "hello.wsgi"},
-            "writableDirs": [{"name": "data", "mountPath": DATA_DIR, "sizeLimit": "16Mi"}],
-        },
-    }
-    if spec_patch:
-        base["spec"] = deep_merge(base["spec"], dict(spec_patch))
-    return base
+#: What every runtime test app has: the example app image (never pulled), its
+#: module, and one writable dir.
+HELLO_SPEC: dict[str, Any] = {
+    "image": APP_IMAGE,
+    "imagePullPolicy": "Never",
+    "entryPoint": {"module": "hello.wsgi"},
+    "writableDirs": [{"name": "data", "mountPath": DATA_DIR, "sizeLimit": "16Mi"}],
+}
+
+
+def hello_manifest(spec_patch: Mapping[str, Any] | None = None, name: str = "hello") -> dict[str, Any]:
+    """The runtime tests' WsgiApp (:data:`HELLO_SPEC`) with ``spec_patch`` deep-merged into its spec."""
+    return wsgiapp_manifest(name, "runtime-tests", HELLO_SPEC, spec_patch)
 
 
 # --- HTTP on 127.0.0.1 ---------------------------------------------------------------------------
@@ -179,20 +176,25 @@ class Pod:
 
     def wait_until_serving(self, timeout: float = START_TIMEOUT) -> None:
         """Poll ``GET /`` until it answers 200; fail early (with the logs) if the container exits."""
-        deadline = time.monotonic() + timeout
         last = "no attempt"
-        while time.monotonic() < deadline:
+
+        def serving() -> bool:
+            nonlocal last
             try:
                 resp = self.get("/", timeout=5)
                 if resp.status == 200:
-                    return
+                    return True
                 last = f"HTTP {resp.status}"
             except (OSError, http.client.HTTPException) as exc:
                 last = f"{type(exc).__name__}: {exc}"
             if not self.state().get("Running", False):
                 raise RuntimeError(f"container of {self.name} exited: {self.state()}\n{self.logs()}")
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not serve within {timeout}s (last: {last})\n{self.logs()}")
+            return False
+
+        try:
+            wait_for(f"{self.name} to answer GET / with 200", serving, timeout, interval=0.1)
+        except WaitTimeout as err:
+            raise WaitTimeout(f"{err}; last answer: {last}\n{self.logs()}") from None
 
     def remove(self) -> None:
         """Remove the container and its anonymous (emptyDir) volumes."""
@@ -221,7 +223,7 @@ class PodFactory:
         ``extra_objects`` are objects the cluster would already have, which
         the pod mounts (e.g. the user's ConfigMap named by spec.code.configMap).
         """
-        app = validate(manifest(spec_patch, name))
+        app = validate(hello_manifest(spec_patch, name))
         objects = [*render(app, settings), *(dict(o) for o in extra_objects)]
         host_dir = self.workdir / uuid.uuid4().hex[:12]
         run = translate(objects, host_dir, labels={LABEL: self.run_id})

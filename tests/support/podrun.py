@@ -24,7 +24,6 @@ from __future__ import annotations
 import http.client
 import math
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterable, Mapping
@@ -549,10 +548,3 @@ def published_port(container_id: str, container_port: int) -> int:
         if host == "127.0.0.1":
             return int(port)
     raise RuntimeError(f"container {container_id} has no 127.0.0.1 port for {container_port}: {out}")
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1 (for callers that need one up front)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
