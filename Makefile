@@ -18,7 +18,10 @@ crds: venv
 	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
 
 ## Tests ---------------------------------------------------------------------
+# shellcheck (installed by hack/bootstrap.sh) follows the `source` lines;
+# hack/.shellcheckrc resolves them relative to each script.
 lint: venv
+	shellcheck -x hack/*.sh hack/*/*.sh
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 
@@ -59,8 +62,9 @@ cluster-kubeconfig:
 demo: venv cluster-binaries
 	bash hack/demo.sh
 
+# bench/*.py import the tests' shared code (tests/support) as `support`: run them with PYTHONPATH=tests.
 bench: venv
-	$(BIN)/python bench/render_bench.py
+	PYTHONPATH=tests $(BIN)/python bench/render_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -3,16 +3,18 @@
 # examples reconciled to Ready. `hack/demo.sh down` stops it all again.
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cluster="${root}/hack/k8s/cluster.sh"
-op="${root}/.venv/bin/wsgi-operator"
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+
+cluster="${HACK_DIR}/k8s/cluster.sh"
+op="${REPO_ROOT}/.venv/bin/wsgi-operator"
 
 if [ "${1:-up}" = down ]; then
   kubeconfig="$("${cluster}" kubeconfig 2>/dev/null || true)"
   pidfile="$(dirname "${kubeconfig:-/nonexistent/x}")/operator.pid"
   if [ -f "${pidfile}" ] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
     kill "$(cat "${pidfile}")"
-    echo "demo: operator stopped"
+    log "operator stopped"
   fi
   rm -f "${pidfile}"
   exec "${cluster}" down
@@ -23,30 +25,30 @@ kubeconfig="$("${cluster}" kubeconfig)"
 state="$(dirname "${kubeconfig}")"
 kubectl=("$("${cluster}" which kubectl)" --kubeconfig "${kubeconfig}")
 
-echo "demo: installing the WsgiApp CRD"
-"${kubectl[@]}" apply --server-side --force-conflicts -f "${root}/crds/wsgiapps.wsgi-operator.io.yaml" >/dev/null
+log "installing the WsgiApp CRD"
+"${kubectl[@]}" apply --server-side --force-conflicts -f "${REPO_ROOT}/crds/wsgiapps.wsgi-operator.io.yaml" >/dev/null
 "${kubectl[@]}" wait --for=condition=Established crd/wsgiapps.wsgi-operator.io --timeout=60s >/dev/null
 
 pidfile="${state}/operator.pid"
 if [ -f "${pidfile}" ] && kill -0 "$(cat "${pidfile}")" 2>/dev/null; then
-  echo "demo: operator already running (pid $(cat "${pidfile}"))"
+  log "operator already running (pid $(cat "${pidfile}"))"
 else
-  echo "demo: starting the operator (log: ${state}/operator.log)"
+  log "starting the operator (log: ${state}/operator.log)"
   nohup "${op}" run --kubeconfig "${kubeconfig}" --bind-address 127.0.0.1 \
     --health-port 18080 --metrics-port 18081 >"${state}/operator.log" 2>&1 &
   echo $! >"${pidfile}"
 fi
 
-namespaces="$(sed -n 's/^  namespace: *//p' "${root}"/examples/*.yaml | sort -u)"
+namespaces="$(sed -n 's/^  namespace: *//p' "${REPO_ROOT}"/examples/*.yaml | sort -u)"
 for ns in ${namespaces}; do
   "${kubectl[@]}" create namespace "${ns}" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
 done
-echo "demo: applying examples/"
-"${kubectl[@]}" apply --server-side -f "${root}/examples/" >/dev/null
-echo "demo: waiting for every WsgiApp to be Ready"
+log "applying examples/"
+"${kubectl[@]}" apply --server-side -f "${REPO_ROOT}/examples/" >/dev/null
+log "waiting for every WsgiApp to be Ready"
 for ns in ${namespaces}; do
   if ! "${kubectl[@]}" wait --for=condition=Ready wsgiapps --all -n "${ns}" --timeout=180s >/dev/null; then
-    echo "demo: not Ready in ${ns}; the operator's log says:" >&2
+    log "not Ready in ${ns}; the operator's log says:"
     tail -20 "${state}/operator.log" >&2
     exit 1
   fi

@@ -4,12 +4,14 @@
 # ships Go 1.19, too old for Kubernetes 1.35 (go 1.25); the Go toolchain
 # itself is published as a module (golang.org/toolchain) on the Go module
 # proxy, the one place besides the package registries this project may
-# download from. Cached under ~/.cache/wsgi-operator/go-<version>.
+# download from. Cached under ${WSGI_OPERATOR_CACHE:-~/.cache/wsgi-operator}/go-<version>.
 set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 need_minor=25                    # Kubernetes 1.35's go.mod says go 1.25.0
 fetch_version=1.25.5
-cache="${WSGI_OPERATOR_CACHE:-$HOME/.cache/wsgi-operator}"
 proxy="${GOPROXY:-https://proxy.golang.org}"
 proxy="${proxy%%,*}"
 
@@ -24,11 +26,11 @@ if command -v go >/dev/null && usable "$(command -v go)"; then
   dirname "$(command -v go)"
   exit 0
 fi
-dir="${cache}/go-${fetch_version}"
+dir="${WSGI_OPERATOR_CACHE}/go-${fetch_version}"
 if [ ! -x "${dir}/bin/go" ]; then
-  echo "ensure-go: fetching Go ${fetch_version} from the Go module proxy" >&2
-  mkdir -p "${cache}"
-  tmp="$(mktemp -d "${cache}/.go.XXXXXX")"
+  log "fetching Go ${fetch_version} from the Go module proxy"
+  mkdir -p "${WSGI_OPERATOR_CACHE}"
+  tmp="$(mktemp -d "${WSGI_OPERATOR_CACHE}/.go.XXXXXX")"
   trap 'rm -rf "${tmp}"' EXIT
   curl -fsSL -o "${tmp}/go.zip" \
     "${proxy}/golang.org/toolchain/@v/v0.0.1-go${fetch_version}.linux-amd64.zip"
@@ -38,5 +40,5 @@ if [ ! -x "${dir}/bin/go" ]; then
   mv "${tmp}"/x/golang.org/toolchain@*/ "${dir}"
   chmod +x "${dir}"/bin/* "${dir}"/pkg/tool/*/* 2>/dev/null || true
 fi
-usable "${dir}/bin/go" || { echo "ensure-go: ${dir}/bin/go does not run" >&2; exit 1; }
+usable "${dir}/bin/go" || die "${dir}/bin/go does not run"
 echo "${dir}/bin"

@@ -9,13 +9,12 @@
 #   WSGI_OPERATOR_CACHE  work dir parent (default $HOME/.cache/wsgi-operator)
 set -euo pipefail
 
-DOCKER=/usr/bin/docker
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+
 IMAGE="${BASE_IMAGE:-local/debian:bookworm}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-CACHE="${WSGI_OPERATOR_CACHE:-$HOME/.cache/wsgi-operator}"
-
-log() { printf 'base-image.sh: %s\n' "$*" >&2; }
 
 if "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
   log "$IMAGE already present"
@@ -23,25 +22,22 @@ if "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  log "debootstrap needs root"
-  exit 1
+  die "debootstrap needs root"
 fi
 
 if ! command -v debootstrap >/dev/null 2>&1; then
-  log "installing debootstrap"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  apt_install debootstrap
 fi
 
-mkdir -p "$CACHE"
-WORK="$(mktemp -d "$CACHE/rootfs.XXXXXX")"
+mkdir -p "$WSGI_OPERATOR_CACHE"
+WORK="$(mktemp -d "$WSGI_OPERATOR_CACHE/rootfs.XXXXXX")"
 cleanup() { rm -rf --one-file-system "$WORK"; }
 trap cleanup EXIT
 
 log "debootstrap --variant=minbase $SUITE from $MIRROR into $WORK (about 2 minutes)"
 start=$(date +%s)
 debootstrap --variant=minbase "$SUITE" "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
-  log "debootstrap failed; last lines:"; tail -n 30 "$WORK/debootstrap.log" >&2; exit 1; }
+  log "last lines of the debootstrap log:"; tail -n 30 "$WORK/debootstrap.log" >&2; die "debootstrap failed"; }
 
 # Same apt sources as Debian's official images: point releases and security.
 if [ "$SUITE" != sid ] && [ "$SUITE" != unstable ]; then

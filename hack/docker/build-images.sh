@@ -23,27 +23,24 @@
 #   WSGI_OPERATOR_CACHE  build logs go to $WSGI_OPERATOR_CACHE/build-logs
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-HERE="$ROOT/hack/docker"
-DOCKER=/usr/bin/docker
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+
 BASE_IMAGE="${BASE_IMAGE:-local/debian:bookworm}"
 RUNTIME_IMAGE="${RUNTIME_IMAGE:-local/wsgi-runtime:dev}"
 APP_IMAGE="${APP_IMAGE:-local/wsgi-hello:dev}"
 OPERATOR_IMAGE="${OPERATOR_IMAGE:-local/wsgi-operator:dev}"
 PIP_CA_BUNDLE="${PIP_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
-CACHE="${WSGI_OPERATOR_CACHE:-$HOME/.cache/wsgi-operator}"
-LOGDIR="$CACHE/build-logs"
+LOGDIR="$WSGI_OPERATOR_CACHE/build-logs"
 LABEL=io.wsgi-operator.inputs-sha256
-
-log() { printf 'build-images.sh: %s\n' "$*" >&2; }
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(runtime app operator)
 want() { local t; for t in "${targets[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
-"$HERE/engine.sh"
+"$HACK_DIR/docker/engine.sh"
 if [ "$BASE_IMAGE" = local/debian:bookworm ]; then
-  "$HERE/base-image.sh"
+  "$HACK_DIR/docker/base-image.sh"
 fi
 mkdir -p "$LOGDIR"
 
@@ -94,32 +91,32 @@ build() {
 
 if want runtime || want app; then
   base_id="$(image_id "$BASE_IMAGE")"
-  [ -n "$base_id" ] || { log "base image $BASE_IMAGE not found"; exit 1; }
-  h=$(inputs_hash "$ROOT/images/runtime" . -- "BASE_IMAGE=$BASE_IMAGE" "$base_id")
-  build runtime "$RUNTIME_IMAGE" "$h" "$ROOT/images/runtime" \
+  [ -n "$base_id" ] || die "base image $BASE_IMAGE not found"
+  h=$(inputs_hash "$REPO_ROOT/images/runtime" . -- "BASE_IMAGE=$BASE_IMAGE" "$base_id")
+  build runtime "$RUNTIME_IMAGE" "$h" "$REPO_ROOT/images/runtime" \
     --build-arg "BASE_IMAGE=$BASE_IMAGE"
 fi
 
 if want app; then
   runtime_id="$(image_id "$RUNTIME_IMAGE")"
-  h=$(inputs_hash "$ROOT/examples/app" . -- "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$runtime_id")
-  build app "$APP_IMAGE" "$h" "$ROOT/examples/app" \
+  h=$(inputs_hash "$REPO_ROOT/examples/app" . -- "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$runtime_id")
+  build app "$APP_IMAGE" "$h" "$REPO_ROOT/examples/app" \
     --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE"
 fi
 
 if want operator; then
-  if [ ! -f "$ROOT/pyproject.toml" ]; then
-    log "operator: $ROOT/pyproject.toml does not exist yet; skipping"
+  if [ ! -f "$REPO_ROOT/pyproject.toml" ]; then
+    log "operator: $REPO_ROOT/pyproject.toml does not exist yet; skipping"
   else
     base_id="$(image_id "$BASE_IMAGE")"
     op_inputs=(images/operator pyproject.toml operator)
-    for f in "$ROOT"/README* "$ROOT"/LICENSE*; do
-      [ -f "$f" ] && op_inputs+=("${f#"$ROOT"/}")
+    for f in "$REPO_ROOT"/README* "$REPO_ROOT"/LICENSE*; do
+      [ -f "$f" ] && op_inputs+=("${f#"$REPO_ROOT"/}")
     done
-    h=$(inputs_hash "$ROOT" "${op_inputs[@]}" -- "BASE_IMAGE=$BASE_IMAGE" "$base_id")
-    build operator "$OPERATOR_IMAGE" "$h" "$ROOT" \
-      -f "$ROOT/images/operator/Dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE"
+    h=$(inputs_hash "$REPO_ROOT" "${op_inputs[@]}" -- "BASE_IMAGE=$BASE_IMAGE" "$base_id")
+    build operator "$OPERATOR_IMAGE" "$h" "$REPO_ROOT" \
+      -f "$REPO_ROOT/images/operator/Dockerfile" --build-arg "BASE_IMAGE=$BASE_IMAGE"
   fi
 fi
 
-log "images: $(for t in "${targets[@]}"; do case $t in runtime) printf '%s ' "$RUNTIME_IMAGE";; app) printf '%s ' "$APP_IMAGE";; operator) [ -f "$ROOT/pyproject.toml" ] && printf '%s ' "$OPERATOR_IMAGE";; esac; done)"
+log "images: $(for t in "${targets[@]}"; do case $t in runtime) printf '%s ' "$RUNTIME_IMAGE";; app) printf '%s ' "$APP_IMAGE";; operator) [ -f "$REPO_ROOT/pyproject.toml" ] && printf '%s ' "$OPERATOR_IMAGE";; esac; done)"

@@ -11,11 +11,11 @@
 #   DOCKERD_LOG            dockerd log file (default /var/log/dockerd.log)
 set -euo pipefail
 
-DOCKER=/usr/bin/docker
-TIMEOUT="${DOCKER_ENGINE_TIMEOUT:-60}"
-LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
+# shellcheck source=../lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 
-log() { printf 'engine.sh: %s\n' "$*" >&2; }
+TIMEOUT="${DOCKER_ENGINE_TIMEOUT:-60}"
+DOCKERD_LOG_FILE="${DOCKERD_LOG:-/var/log/dockerd.log}"
 
 if [ -x "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; then
   log "docker engine already running"
@@ -23,21 +23,18 @@ if [ -x "$DOCKER" ] && "$DOCKER" info >/dev/null 2>&1; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  log "docker engine is not reachable and this script is not root: cannot install or start it"
-  exit 1
+  die "docker engine is not reachable and this script is not root: cannot install or start it"
 fi
 
 if ! [ -x "$DOCKER" ] || ! command -v dockerd >/dev/null 2>&1; then
-  log "installing docker.io from Debian"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  apt_install docker.io
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
-  mkdir -p "$(dirname "$LOG")"
-  log "starting dockerd (log: $LOG)"
+  mkdir -p "$(dirname "$DOCKERD_LOG_FILE")"
+  log "starting dockerd (log: $DOCKERD_LOG_FILE)"
   # setsid: keep dockerd alive after this script (and its process group) exits.
-  setsid dockerd >>"$LOG" 2>&1 </dev/null &
+  setsid dockerd >>"$DOCKERD_LOG_FILE" 2>&1 </dev/null &
 else
   log "dockerd process exists; waiting for it to answer"
 fi
@@ -45,9 +42,9 @@ fi
 deadline=$(( $(date +%s) + TIMEOUT ))
 until "$DOCKER" info >/dev/null 2>&1; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    log "docker engine did not become ready within ${TIMEOUT}s; last lines of $LOG:"
-    tail -n 20 "$LOG" >&2 || true
-    exit 1
+    log "last lines of $DOCKERD_LOG_FILE:"
+    tail -n 20 "$DOCKERD_LOG_FILE" >&2 || true
+    die "docker engine did not become ready within ${TIMEOUT}s"
   fi
   sleep 1
 done

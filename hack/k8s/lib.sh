@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Shared definitions for hack/k8s/build.sh and hack/k8s/cluster.sh.
+# The Kubernetes layer on top of hack/lib.sh, shared by hack/k8s/build.sh and
+# hack/k8s/cluster.sh: pinned versions, cache paths, where each binary is.
 # Source it; it defines variables and functions only and runs nothing.
 
 K8S_HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=hack/k8s/versions.env
+# shellcheck source=../lib.sh
+source "$(dirname "${K8S_HACK_DIR}")/lib.sh"
+# shellcheck source=versions.env
 source "${K8S_HACK_DIR}/versions.env"
 
-# Everything built or downloaded lives outside the repo so that `git clean`
-# never throws away a build that took tens of minutes.
-WSGI_OPERATOR_CACHE="${WSGI_OPERATOR_CACHE:-${HOME}/.cache/wsgi-operator}"
+# Under WSGI_OPERATOR_CACHE (hack/lib.sh), keyed on the Kubernetes version so
+# that a version bump builds into a fresh directory.
 K8S_ROOT="${WSGI_OPERATOR_CACHE}/k8s-v${KUBERNETES_VERSION}"
 K8S_BIN_DIR="${K8S_ROOT}/bin"
 K8S_STAGES_DIR="${K8S_ROOT}/kwok-stages"
@@ -19,15 +21,6 @@ K8S_STATE_DIR="${WSGI_OPERATOR_STATE:-${WSGI_OPERATOR_CACHE}/cluster}"
 # KUBEBUILDER_ASSETS directory may provide instead of our build.
 K8S_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl helm)
 K8S_ASSET_BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler)
-
-k8s::log() {
-  printf '[k8s %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2
-}
-
-k8s::die() {
-  k8s::log "ERROR: $*"
-  exit 1
-}
 
 # True when KUBEBUILDER_ASSETS points at a usable envtest directory. Only a
 # directory holding both kube-apiserver and etcd counts: with only one of
