@@ -6,65 +6,66 @@ BIN := $(VENV)/bin
 .PHONY: help venv demo test test-unit test-runtime test-cluster lint crds images \
         cluster-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
-help:
-	@echo "make demo    local control plane + the operator + the examples"
-	@echo "make test    the whole test suite (unit, runtime in Docker, cluster)"
+# `make help` prints the `## ` note of every target: one line each, kept next
+# to the target so the list cannot go stale.
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "%-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv:
+venv: ## the system packages the Makefile needs, and the project's virtualenv (.venv)
 	@bash hack/bootstrap.sh
 
 ## Generated files ----------------------------------------------------------
-crds: venv
+crds: venv ## regenerate crds/ from the pydantic models
 	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
 
 ## Tests ---------------------------------------------------------------------
 # shellcheck (installed by hack/bootstrap.sh) follows the `source` lines;
 # hack/.shellcheckrc resolves them relative to each script.
-lint: venv
+lint: venv ## shellcheck on hack/, ruff on the Python
 	shellcheck -x hack/*.sh hack/*/*.sh
 	$(BIN)/ruff check operator tests bench
 	$(BIN)/ruff format --check operator tests bench
 
-test-unit: venv
+test-unit: venv ## the pure tests (models, validation, renderer, reconciler table)
 	$(BIN)/pytest -q tests/unit
 
 # The runtime tests need a Docker engine and the images; the cluster tests the
 # control plane binaries. Both are prepared here, with progress on the
 # terminal, rather than silently inside pytest.
-images: venv
+images: venv ## Docker engine, base image, runtime/app/operator images (cached)
 	bash hack/docker/engine.sh
 	bash hack/docker/build-images.sh
 
-test-runtime: images
+test-runtime: images ## real mod_wsgi-express in real containers
 	$(BIN)/pytest -q tests/runtime
 
 # A Go new enough for Kubernetes 1.35, fetched from the Go module proxy when
 # the machine's is missing or too old (hack/ensure-go.sh).
-cluster-binaries:
+cluster-binaries: ## build etcd, kube-apiserver, ... kwok into ~/.cache (once)
 	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/k8s/build.sh
 
-test-cluster: venv cluster-binaries
+test-cluster: venv cluster-binaries ## the operator against the real local control plane
 	$(BIN)/pytest -q tests/cluster
 
-test: lint images cluster-binaries
+test: lint images cluster-binaries ## everything: set up, lint, then the whole suite (what CI runs)
 	$(BIN)/pytest -q -rs tests
 
 ## Local control plane -------------------------------------------------------
-cluster-up: cluster-binaries
+cluster-up: cluster-binaries ## start the local control plane
 	bash hack/k8s/cluster.sh up
 
-cluster-down:
+cluster-down: ## stop it and remove its state
 	bash hack/k8s/cluster.sh down
 
-cluster-kubeconfig:
+cluster-kubeconfig: ## print the path of its admin kubeconfig (make -s)
 	@bash hack/k8s/cluster.sh kubeconfig
 
-demo: venv cluster-binaries
+demo: venv cluster-binaries ## control plane + CRD + operator + the examples, and what to look at
 	bash hack/demo.sh
 
 # bench/*.py import the tests' shared code (tests/support) as `support`: run them with PYTHONPATH=tests.
-bench: venv
+bench: venv ## the render benchmark (the others: docs/benchmarks.md)
 	PYTHONPATH=tests $(BIN)/python bench/render_bench.py
 
-clean:
+clean: ## remove the virtualenv and tool caches (never ~/.cache)
 	rm -rf $(VENV) .pytest_cache .ruff_cache
