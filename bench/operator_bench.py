@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,14 +45,14 @@ from typing import Any
 from kubernetes import client, config
 
 from support.manifests import wsgiapp_manifest
-from support.waiting import free_port, wait_for
+from support.operator_process import OperatorProcess
+from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_SH = REPO / "hack" / "k8s" / "cluster.sh"
 CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
-WSGI_OPERATOR = Path(sys.executable).parent / "wsgi-operator"
 APP_LABEL = "wsgi-operator.io/app"
 GROUP, VERSION, PLURAL = "wsgi-operator.io", "v1alpha1", "wsgiapps"
 PODS_PER_NODE = 100
@@ -182,75 +181,6 @@ class Watches:
             t.join(10)
 
 
-@dataclass
-class Operator:
-    """`wsgi-operator run` for one namespace, as a subprocess."""
-
-    namespace: str
-    kubeconfig: str
-    resync: float
-    workers: int
-    log: Path
-    metrics_port: int = field(default_factory=free_port)
-    health_port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it and wait for /healthz."""
-        cmd = [
-            str(WSGI_OPERATOR),
-            "run",
-            f"--namespace={self.namespace}",
-            f"--kubeconfig={self.kubeconfig}",
-            "--bind-address=127.0.0.1",
-            f"--metrics-port={self.metrics_port}",
-            f"--health-port={self.health_port}",
-            f"--resync-interval={self.resync}",
-            f"--workers={self.workers}",
-        ]
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_for(f"wsgi-operator's /healthz (log: {self.log})", self.healthy, 60, interval=0.1)
-
-    def healthy(self) -> bool:
-        """True when /healthz answers; stops the benchmark if the process died."""
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise SystemExit(f"wsgi-operator exited; see {self.log}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=1):
-                return True
-        except OSError:
-            return False
-
-    def metric(self, name: str, **labels: str) -> float:
-        """Sum of the samples of ``name`` matching ``labels``."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
-        total = 0.0
-        for line in text.splitlines():
-            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-    def peak_rss_mib(self) -> float:
-        """VmHWM: the most resident memory the process ever had."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 30 s."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 def resource_versions(kubectl: list[str], namespace: str) -> dict[str, str]:
     """kind/name -> resourceVersion of every child and WsgiApp in the namespace."""
     kinds = "serviceaccounts,configmaps,services,deployments,networkpolicies,poddisruptionbudgets"
@@ -307,7 +237,7 @@ def run_round(
     }
     timeline = Timeline(expected)
     log = Path(tempfile.gettempdir()) / f"{namespace}-operator.log"
-    op = Operator(namespace, kubeconfig, resync, workers, log)
+    op = OperatorProcess(namespace, Path(kubeconfig), log, (f"--resync-interval={resync}", f"--workers={workers}"))
     op.start()
     watches = Watches(api, namespace, timeline)
     custom = client.CustomObjectsApi(api)
@@ -340,11 +270,11 @@ def run_round(
             op.metric("wsgi_operator_api_requests_total"),
             op.metric("wsgi_operator_reconciles_total"),
         )
-        resyncs = op.metric("wsgi_operator_reconciles_total", trigger="resync")
+        resyncs = op.metric("wsgi_operator_reconciles_total", {"trigger": "resync"})
         # Twice N: at least one whole pass, even if one was half done when counting began.
         wait_for(
             "a full resync pass",
-            lambda: op.metric("wsgi_operator_reconciles_total", trigger="resync") >= resyncs + 2 * n,
+            lambda: op.metric("wsgi_operator_reconciles_total", {"trigger": "resync"}) >= resyncs + 2 * n,
             timeout=4 * resync + 2 * n,
             interval=0.5,
         )

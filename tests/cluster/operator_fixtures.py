@@ -15,29 +15,26 @@ would keep pytest from rewriting its asserts).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
-import os
-import signal
 import subprocess
-import sys
 import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from support.apiproxy import HoldingProxy
 from support.manifests import wsgiapp_manifest
-from support.waiting import free_port, wait_for
+from support.operator_process import OperatorProcess
+from support.waiting import wait_for
 from wsgi_operator.controller.main import operate
 from wsgi_operator.controller.settings import OperatorSettings
 
 REPO = Path(__file__).parents[2]
 CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
-WSGI_OPERATOR = Path(sys.executable).parent / "wsgi-operator"
 APP_LABEL = "wsgi-operator.io/app"
 #: Every kind the operator may create, for `kubectl get`.
 CHILD_KINDS = (
@@ -176,18 +173,26 @@ def operator_settings(kubeconfig: Path, namespace: str, **overrides: Any) -> Ope
     return OperatorSettings(**values)
 
 
-@pytest.fixture
-def start_operator(kubeconfig: Path, cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
-    """Start an in-process operator for the test's namespace: ``start_operator(resync_interval=1)``.
+class _Startable(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
-    Every operator started is stopped when the test ends.
+
+S = TypeVar("S", bound=_Startable)
+
+
+def _each_stopped(make: Callable[..., S]) -> Iterator[Callable[..., S]]:
+    """For a fixture: yield a function that makes and starts an operator; stop every one at the end.
+
+    What was made is remembered before it starts, so one that fails to start
+    is stopped too.
     """
-    started: list[OperatorThread] = []
+    started: list[S] = []
 
-    def start(**overrides: Any) -> OperatorThread:
-        op = OperatorThread(operator_settings(kubeconfig, cluster.namespace, **overrides))
-        op.start()
+    def start(*args: Any, **kwargs: Any) -> S:
+        op = make(*args, **kwargs)
         started.append(op)
+        op.start()
         return op
 
     try:
@@ -198,87 +203,20 @@ def start_operator(kubeconfig: Path, cluster: Cluster) -> Iterator[Callable[...,
 
 
 @pytest.fixture
+def start_operator(kubeconfig: Path, cluster: Cluster) -> Iterator[Callable[..., OperatorThread]]:
+    """Start an in-process operator for the test's namespace: ``start_operator(resync_interval=1)``.
+
+    Every operator started is stopped when the test ends.
+    """
+    yield from _each_stopped(
+        lambda **overrides: OperatorThread(operator_settings(kubeconfig, cluster.namespace, **overrides))
+    )
+
+
+@pytest.fixture
 def operator(start_operator: Callable[..., OperatorThread]) -> OperatorThread:
     """An in-process operator with default settings for the test's namespace."""
     return start_operator()
-
-
-@dataclass
-class OperatorProcess:
-    """`wsgi-operator run` as a subprocess (for SIGKILL and for restricted credentials)."""
-
-    namespace: str
-    kubeconfig: Path
-    log_path: Path
-    extra_args: tuple[str, ...] = ()
-    health_port: int = field(default_factory=free_port)
-    metrics_port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it and wait for its liveness endpoint."""
-        cmd = [
-            str(WSGI_OPERATOR),
-            "run",
-            "--namespace",
-            self.namespace,
-            "--kubeconfig",
-            str(self.kubeconfig),
-            "--bind-address",
-            "127.0.0.1",
-            "--health-port",
-            str(self.health_port),
-            "--metrics-port",
-            str(self.metrics_port),
-            *self.extra_args,
-        ]
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_for(f"the operator's /healthz (log: {self.log_path})", self.healthy, 60)
-
-    def healthy(self) -> bool:
-        """True when /healthz answers 200; fails the test if the process died."""
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            pytest.fail(f"wsgi-operator exited with {self.proc.returncode}:\n{self.log()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as resp:
-                return resp.status == 200
-        except OSError:
-            return False
-
-    def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
-        """Sum of the samples of ``name`` matching ``labels`` on the operator's /metrics."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
-                continue
-            sample, _, value = line.rpartition(" ")
-            if all(f'{k}="{v}"' in sample for k, v in (labels or {}).items()):
-                total += float(value)
-        return total
-
-    def kill(self) -> None:
-        """SIGKILL: no cleanup, no graceful exit, as when a node dies."""
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        """SIGTERM and wait; SIGKILL if it does not exit."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def log(self) -> str:
-        """Everything the operator printed so far."""
-        return self.log_path.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -288,19 +226,12 @@ def operator_process(kubeconfig: Path, cluster: Cluster, tmp_path: Path) -> Iter
     Its output goes to a log file under ``tmp_path``; every process started
     is stopped (SIGTERM, then SIGKILL) when the test ends.
     """
-    started: list[OperatorProcess] = []
+    count = itertools.count()
 
-    def start(kubeconfig: Path = kubeconfig, *extra_args: str) -> OperatorProcess:
-        op = OperatorProcess(cluster.namespace, kubeconfig, tmp_path / f"operator-{len(started)}.log", extra_args)
-        started.append(op)
-        op.start()
-        return op
+    def make(kubeconfig: Path = kubeconfig, *extra_args: str) -> OperatorProcess:
+        return OperatorProcess(cluster.namespace, kubeconfig, tmp_path / f"operator-{next(count)}.log", extra_args)
 
-    try:
-        yield start
-    finally:
-        for op in started:
-            op.stop()
+    yield from _each_stopped(make)
 
 
 @pytest.fixture
