@@ -1,0 +1,1074 @@
+"""Table-driven tests of the Reconciler (controller/reconcile.py), in the style of Knative's table tests.
+
+Each ``Row`` tells a short story and what must come of it:
+
+- ``spec``/``generation``: the WsgiApp acted on (``support.manifests``);
+- ``history``: what happened before, in order, all of it seen by the watches
+  (objects created by the operator or by others, earlier reconciles in this
+  process at time T0, drift, a restart of the operator);
+- ``unseen``: changes the watches have not delivered when the act starts (the
+  children index passed to the reconciler does not reflect them);
+- ``faults``: errors the fake API server answers with (``support.fakekube``);
+- ``act``: a reconcile with a trigger, ``correct_drift`` of a child's watch
+  event, or ``refresh_status`` from the Deployment, at time T1.
+
+Then the row's expectations are compared, all at once, with what happened:
+every apply, every uid-guarded delete, the status patch (or none), the
+Events, the failed calls and the result (or the ApiError raised). Fields
+left at their defaults expect nothing: a row without ``deletes`` asserts that
+nothing was deleted. The optional ``requests``, ``writes``, ``validations``,
+``present``, ``absent`` and ``kept`` are checked when a row gives them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import methodcaller
+from typing import Any
+
+import pytest
+
+from support.fakekube import FakeKube
+from support.manifests import wsgiapp_manifest
+from wsgi_operator import API_VERSION, KIND
+from wsgi_operator.api.conditions import Outcome
+from wsgi_operator.api.validation import validate
+from wsgi_operator.controller import reconcile as reconcile_module
+from wsgi_operator.controller.apply import CHILD_RESOURCES, ApiError
+from wsgi_operator.controller.children import ChildRef, child_ref, managed_signature
+from wsgi_operator.controller.memory import Memory
+from wsgi_operator.controller.reconcile import Reconciler, Result, Trigger
+from wsgi_operator.render import RenderSettings, render
+
+APP, NS, UID = "web", "shop", "uid-web"
+T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
+SETTINGS = RenderSettings()
+
+SA, CM_ENTRY, CM_CONFIG, SVC, DEPLOY, NETPOL, PDB = CHILDREN = (
+    "ServiceAccount/web",
+    "ConfigMap/web-entry",
+    "ConfigMap/web-config",
+    "Service/web",
+    "Deployment/web",
+    "NetworkPolicy/web",
+    "PodDisruptionBudget/web",
+)
+HPA, ING, ROUTE = "HorizontalPodAutoscaler/web", "Ingress/web", "HTTPRoute/web"
+GETS_META = tuple(f"get-meta {c}" for c in CHILDREN)
+APPLIES = tuple(f"apply {c}" for c in CHILDREN)
+STATUS_WRITE = "patch_status WsgiApp/web"
+EVENT_POST = "post_event WsgiApp/web"
+GET_DEPLOYMENT = "get Deployment/web"
+
+SVC_URL = "http://web.shop.svc:80/"
+SELECTOR = "wsgi-operator.io/app=web"
+INGRESS = {"ingress": {"hosts": ["web.example.com"]}}
+AUTOSCALING = {"autoscaling": {"maxReplicas": 5}}
+HTTP_ROUTE = {"httpRoute": {"parentRefs": [{"name": "gw"}], "hostnames": ["web.example.org"], "path": "/shop"}}
+CODE_CM = {"code": {"configMap": {"name": "code"}}}
+SECRET_ENV = {"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]}
+INVALID_CEL = {"writableDirs": [{"name": "scratch", "mountPath": "/tmp/scratch"}]}
+NEW_IMAGE = {"image": "registry.example.com/test/app:2"}
+SVC_LABEL = ("metadata", "labels", "app.kubernetes.io/name")
+
+# Condition (status, reason) pairs.
+PENDING = ("Unknown", "RolloutPending")
+AVAILABLE = ("True", "ReplicasReady")
+NO_DEPLOYMENT = ("False", "DeploymentMissing")
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: In ``Want.fields``: the status patch must not carry this key.
+ABSENT: Any = _Absent()
+
+
+def app_body(*spec: Mapping[str, Any] | None, generation: int = 1) -> dict[str, Any]:
+    return wsgiapp_manifest(APP, NS, *spec, metadata={"uid": UID, "generation": generation})
+
+
+# -- the world a row runs in ----------------------------------------------------
+
+
+@dataclass
+class World:
+    fake: FakeKube
+    reconciler: Reconciler = field(init=False)
+    now: str = T0
+    #: Child watch events (``Kind/name`` -> object), as the last drift or deletion left them.
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    validations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """A new operator process: same cluster, nothing remembered."""
+        self.reconciler = Reconciler(self.fake, SETTINGS, clock=lambda: self.now, memory=Memory())
+
+    def body(self) -> dict[str, Any]:
+        body = self.fake.peek(KIND, APP)
+        assert body is not None
+        return body
+
+    def set_app(self, spec: Sequence[Mapping[str, Any]], generation: int) -> None:
+        """The user changed the WsgiApp (its status stays)."""
+        new = app_body(*spec, generation=generation)
+        old = self.fake.peek(KIND, APP)
+        if old and "status" in old:
+            new["status"] = old["status"]
+        self.fake.put(new)
+
+    def index(self) -> list[ChildRef]:
+        """The children the watches know with this WsgiApp as controller."""
+        refs = (child_ref(obj) for obj in self.fake.objects.values())
+        return [r[1] for r in refs if r is not None and r[0] == UID]
+
+    def versions(self) -> dict[str, str]:
+        return {f"{k[1]}/{k[3]}": o["metadata"]["resourceVersion"] for k, o in self.fake.objects.items()}
+
+
+Step = Callable[[World], None]
+
+
+def _api_version_of(kind: str) -> str:
+    return next(r.api_version for r in CHILD_RESOURCES if r.kind == kind)
+
+
+def applied(*spec: Mapping[str, Any]) -> Step:
+    """The children of this spec as an earlier operator process applied them (nothing remembered here)."""
+
+    def step(w: World) -> None:
+        for child in render(validate(app_body(*spec)), SETTINGS):
+            w.fake.seed_apply(child)
+
+    return step
+
+
+def reconciled(*spec: Mapping[str, Any], generation: int = 1, trigger: Trigger = Trigger.CREATE) -> Step:
+    """An earlier reconcile of this spec in this process, at T0."""
+
+    def step(w: World) -> None:
+        w.set_app(spec, generation)
+        w.reconciler.reconcile(w.body(), w.index(), trigger)
+
+    return step
+
+
+def restarted() -> Step:
+    return World.restart
+
+
+def exists(kind: str, name: str, api_version: str = "v1") -> Step:
+    """An object the app may reference (ConfigMap, Secret, PVC)."""
+    return lambda w: w.fake.put({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS}})
+
+
+def foreign(kind: str, name: str) -> Step:
+    """An object of a child's kind that no WsgiApp controls."""
+    obj = {"apiVersion": _api_version_of(kind), "kind": kind, "metadata": {"name": name, "namespace": NS}}
+    return lambda w: w.fake.put(obj)
+
+
+def owned_by_other(kind: str, name: str, uid: str = "uid-web-previous") -> Step:
+    """An object controlled by another WsgiApp (a same-named one deleted and recreated, say)."""
+    owner = {"apiVersion": API_VERSION, "kind": KIND, "name": APP, "uid": uid, "controller": True}
+    meta = {"name": name, "namespace": NS, "ownerReferences": [owner]}
+    obj = {"apiVersion": _api_version_of(kind), "kind": kind, "metadata": meta, "spec": {"replicas": 2}}
+    return lambda w: w.fake.put(obj)
+
+
+def drifted(child: str, path: tuple[str, ...], *value: Any) -> Step:
+    """kubectl changes (or, without a value, removes) a field of ``child``; its watch event is kept."""
+
+    def step(w: World) -> None:
+        kind, name = child.split("/")
+        w.fake.drift(kind, name, path, *value)
+        w.events[child] = w.fake.peek(kind, name) or {}
+
+    return step
+
+
+def deleted(child: str) -> Step:
+    """Someone deletes ``child``; the DELETED watch event (its last state) is kept."""
+
+    def step(w: World) -> None:
+        w.events[child] = w.fake.remove(*child.split("/"))
+
+    return step
+
+
+def recreated(child: str) -> Step:
+    """Someone deletes ``child`` and creates it again as it was: same name, owner and content, a new uid."""
+
+    def step(w: World) -> None:
+        last = w.fake.remove(*child.split("/"))
+        meta = {k: v for k, v in last["metadata"].items() if k not in ("uid", "resourceVersion", "managedFields")}
+        w.fake.put({**last, "metadata": meta})
+
+    return step
+
+
+def rollout(ready: int = 2, updated: int = 2, replicas: int = 2, **status: Any) -> Step:
+    """The Deployment controller reports on the Deployment's current generation."""
+
+    def step(w: World) -> None:
+        dep = w.fake.peek("Deployment", APP)
+        assert dep is not None
+        observed = {"observedGeneration": dep["metadata"]["generation"], "replicas": replicas}
+        counts = {"updatedReplicas": updated, "readyReplicas": ready}
+        w.fake.set_status("Deployment", APP, {**observed, **counts, **status})
+
+    return step
+
+
+# -- acts -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    trigger: Trigger
+
+    def __call__(self, w: World, index: list[ChildRef]) -> Result | None:
+        return w.reconciler.reconcile(w.body(), index, self.trigger)
+
+
+@dataclass(frozen=True)
+class CorrectDrift:
+    """The watch event of ``child``: as the last drift or deletion left it, else as stored."""
+
+    child: str
+
+    def __call__(self, w: World, index: list[ChildRef]) -> Result | None:
+        event = w.events.get(self.child) or w.fake.peek(*self.child.split("/"))
+        assert event is not None
+        return w.reconciler.correct_drift(w.body(), index, event)
+
+
+@dataclass(frozen=True)
+class RefreshStatus:
+    """A Deployment watch event with the Deployment as stored."""
+
+    def __call__(self, w: World, index: list[ChildRef]) -> Result | None:
+        deployment = w.fake.peek("Deployment", APP)
+        assert deployment is not None
+        w.reconciler.refresh_status(w.body(), deployment)
+        return None
+
+
+CREATE, UPDATE, RESUME, DRIFT, RESYNC = (Reconcile(t) for t in Trigger)
+
+
+# -- expectations -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Want:
+    """The one status patch: each condition's (status, reason), in the order Ready, Reconciled, Available."""
+
+    ready: tuple[str, str]
+    reconciled: tuple[str, str]
+    available: tuple[str, str]
+    generation: int = 1
+    #: lastTransitionTime of Ready, Reconciled, Available.
+    since: tuple[str, str, str] = (T1, T1, T1)
+    #: A substring of Ready's message.
+    message: str = ""
+    #: Other keys of the patch and their exact values (ABSENT: not in the patch).
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+def applied_status(available: tuple[str, str] = PENDING, **kw: Any) -> Want:
+    ready = ("True", "Ready") if available[0] == "True" else available
+    return Want(ready, ("True", "Applied"), available, **kw)
+
+
+def held(reason: Outcome, available: tuple[str, str] = NO_DEPLOYMENT, **kw: Any) -> Want:
+    return Want(("False", reason), ("False", reason), available, **kw)
+
+
+def _seen_status(patch: Mapping[str, Any], want: Want) -> Want:
+    """``patch`` summarised as a Want (the message kept only if it contains the wanted one)."""
+    conds = patch.get("conditions") or []
+    pairs = [(c["status"], c["reason"]) for c in conds]
+    generations = [patch.get("observedGeneration"), *(c["observedGeneration"] for c in conds)]
+    ready_message = conds[0]["message"] if conds else ""
+    return Want(
+        *(pairs + [("?", "?")] * 3)[:3],
+        generation=generations[0] if len(set(generations)) == 1 else tuple(generations),  # type: ignore[arg-type]
+        since=tuple(c["lastTransitionTime"] for c in conds),  # type: ignore[arg-type]
+        message=want.message if want.message in ready_message else ready_message,
+        fields={k: patch.get(k, ABSENT) for k in want.fields},
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    act: Callable[[World, list[ChildRef]], Result | None]
+    spec: tuple[Mapping[str, Any], ...] = ()
+    generation: int = 1
+    history: tuple[Step, ...] = ()
+    unseen: tuple[Step, ...] = ()
+    faults: tuple[Callable[[FakeKube], None], ...] = ()
+    # -- always checked --
+    applies: tuple[str, ...] = ()
+    #: (Kind/name, uid precondition) of each delete.
+    deletes: tuple[tuple[str, str], ...] = ()
+    #: None: no status write.
+    status: Want | None = None
+    #: "reason: message up to its first colon" of each Event.
+    events: tuple[str, ...] = ()
+    #: None: the entry point returns None (or raises).
+    outcome: Outcome | None = None
+    corrected: tuple[str, ...] = ()
+    pruned: tuple[str, ...] = ()
+    #: The status of the ApiError the act raises.
+    raises: int | None = None
+    #: Calls answered with an injected error: "verb Kind/name status".
+    failed: tuple[str, ...] = ()
+    # -- checked when given --
+    #: Every call, in order ("get-meta" for metadata-only gets).
+    requests: tuple[str, ...] | None = None
+    #: The calls that changed something (a no-op apply is not one).
+    writes: tuple[str, ...] | None = None
+    #: How often validation.validate ran.
+    validations: int | None = None
+    present: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    #: Objects whose resourceVersion the act left as it was.
+    kept: tuple[str, ...] = ()
+
+
+def drift_event(*children: str) -> str:
+    return f"DriftCorrected: restored {', '.join(children)}"
+
+
+# -- the table ----------------------------------------------------------------------
+
+ROWS = [
+    # ---- Applied
+    Row(
+        "create/every-child-applied",
+        CREATE,
+        applies=CHILDREN,
+        status=applied_status(fields={"url": SVC_URL, "selector": SELECTOR, "replicas": 0}),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+        requests=(*GETS_META, *APPLIES, STATUS_WRITE),
+        writes=(*APPLIES, STATUS_WRITE),
+        validations=1,
+    ),
+    Row(
+        "create/ingress-with-tls",
+        CREATE,
+        spec=({"ingress": {"hosts": ["web.example.com"], "tlsSecretName": "web-tls"}},),
+        applies=(*CHILDREN, ING),
+        status=applied_status(fields={"url": "https://web.example.com/"}),
+        outcome=Outcome.APPLIED,
+        corrected=(*CHILDREN, ING),
+    ),
+    Row(
+        "create/autoscaler-and-route",
+        CREATE,
+        spec=(AUTOSCALING, HTTP_ROUTE),
+        applies=(*CHILDREN, HPA, ROUTE),
+        status=applied_status(fields={"url": "http://web.example.org/shop"}),
+        outcome=Outcome.APPLIED,
+        corrected=(*CHILDREN, HPA, ROUTE),
+    ),
+    Row(
+        "create/without-network-policy-and-budget",
+        CREATE,
+        spec=({"networkPolicy": {"enabled": False}, "disruptionBudget": {"enabled": False}},),
+        applies=(SA, CM_ENTRY, CM_CONFIG, SVC, DEPLOY),
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=(SA, CM_ENTRY, CM_CONFIG, SVC, DEPLOY),
+    ),
+    Row(
+        "resume/after-restart-writes-nothing",
+        RESUME,
+        history=(reconciled(), restarted()),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        requests=APPLIES,
+        writes=(),
+        validations=1,
+        kept=(*CHILDREN, "WsgiApp/web"),
+    ),
+    Row(
+        "resync/noop-writes-nothing",
+        RESYNC,
+        history=(reconciled(),),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        requests=APPLIES,
+        writes=(),
+        validations=0,
+        kept=(*CHILDREN, "WsgiApp/web"),
+    ),
+    Row(
+        "resume/watches-behind-own-children-not-corrected",
+        RESUME,
+        unseen=(applied(),),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        requests=(*GETS_META, *APPLIES, STATUS_WRITE),
+        writes=(STATUS_WRITE,),
+    ),
+    Row(
+        "resume/ready-deployment",
+        RESUME,
+        history=(applied(), rollout()),
+        applies=CHILDREN,
+        status=applied_status(
+            AVAILABLE, message="2 of 2 replicas are ready", fields={"replicas": 2, "readyReplicas": 2}
+        ),
+        outcome=Outcome.APPLIED,
+        requests=(*APPLIES, STATUS_WRITE),
+    ),
+    Row(
+        "update/new-image-waits-for-the-rollout",
+        UPDATE,
+        spec=(NEW_IMAGE,),
+        generation=2,
+        history=(applied(), rollout(), reconciled()),
+        applies=CHILDREN,
+        status=applied_status(PENDING, generation=2, since=(T1, T0, T1), message="generation 2 of the Deployment"),
+        outcome=Outcome.APPLIED,
+        writes=("apply Deployment/web", STATUS_WRITE),
+        validations=1,
+    ),
+    # ---- availability from the stored Deployment
+    Row(
+        "resume/progress-deadline-exceeded",
+        RESUME,
+        history=(
+            applied(),
+            rollout(
+                ready=1,
+                conditions=[
+                    {"type": "Progressing", "reason": "ProgressDeadlineExceeded", "message": "web-1 timed out"}
+                ],
+            ),
+        ),
+        applies=CHILDREN,
+        status=applied_status(("False", "ProgressDeadlineExceeded"), message="web-1 timed out"),
+        outcome=Outcome.APPLIED,
+    ),
+    Row(
+        "resume/replicas-not-ready",
+        RESUME,
+        history=(applied(), rollout(ready=1)),
+        applies=CHILDREN,
+        status=applied_status(
+            ("False", "ReplicasNotReady"), message="1 of 2 replicas", fields={"replicas": 2, "readyReplicas": 1}
+        ),
+        outcome=Outcome.APPLIED,
+    ),
+    Row(
+        "resume/old-pods-terminating",
+        RESUME,
+        history=(applied(), rollout(replicas=3)),
+        applies=CHILDREN,
+        status=applied_status(("False", "RollingOut"), message="1 old replicas are still terminating"),
+        outcome=Outcome.APPLIED,
+    ),
+    # ---- InvalidSpec
+    Row(
+        "create/invalid-cel-rule",
+        CREATE,
+        spec=(INVALID_CEL,),
+        status=held(Outcome.INVALID_SPEC, message="/tmp", fields={"selector": ABSENT, "url": ABSENT}),
+        outcome=Outcome.INVALID_SPEC,
+        requests=(GET_DEPLOYMENT, STATUS_WRITE),
+        validations=1,
+    ),
+    Row(
+        "create/invalid-field-range",
+        CREATE,
+        spec=({"replicas": -1},),
+        status=held(Outcome.INVALID_SPEC, message="spec.replicas"),
+        outcome=Outcome.INVALID_SPEC,
+        requests=(GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "resync/invalid-spec-not-evaluated-again",
+        RESYNC,
+        spec=(INVALID_CEL,),
+        history=(reconciled(INVALID_CEL),),
+        outcome=Outcome.INVALID_SPEC,
+        requests=(GET_DEPLOYMENT,),
+        validations=0,
+    ),
+    Row(
+        "update/invalid-spec-keeps-the-running-children",
+        UPDATE,
+        spec=(INVALID_CEL,),
+        generation=2,
+        history=(applied(), rollout(), reconciled()),
+        status=held(Outcome.INVALID_SPEC, AVAILABLE, generation=2, since=(T1, T1, T0), fields={"url": SVC_URL}),
+        outcome=Outcome.INVALID_SPEC,
+        requests=(GET_DEPLOYMENT, STATUS_WRITE),
+        kept=CHILDREN,
+    ),
+    Row(
+        "create/invalid-deployment-of-another-owner-is-not-ours",
+        CREATE,
+        spec=(INVALID_CEL,),
+        history=(owned_by_other("Deployment", "web"), rollout()),
+        status=held(Outcome.INVALID_SPEC, NO_DEPLOYMENT),
+        outcome=Outcome.INVALID_SPEC,
+        kept=(DEPLOY,),
+    ),
+    Row(
+        "update/reason-change-without-flip-keeps-transition-times",
+        UPDATE,
+        spec=(INVALID_CEL,),
+        generation=2,
+        history=(reconciled(CODE_CM),),
+        status=held(
+            Outcome.INVALID_SPEC, generation=2, since=(T0, T0, T0), fields={"selector": SELECTOR, "url": ABSENT}
+        ),
+        outcome=Outcome.INVALID_SPEC,
+        validations=1,
+    ),
+    # ---- MissingReference
+    Row(
+        "create/missing-code-configmap",
+        CREATE,
+        spec=(CODE_CM,),
+        status=held(
+            Outcome.MISSING_REFERENCE,
+            message="ConfigMap 'code' (spec.code.configMap.name) not found in namespace shop",
+            fields={"selector": SELECTOR, "url": ABSENT},
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta ConfigMap/code", GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "create/missing-code-pvc",
+        CREATE,
+        spec=({"code": {"persistentVolumeClaim": {"claimName": "data"}}},),
+        status=held(
+            Outcome.MISSING_REFERENCE,
+            message="PersistentVolumeClaim 'data' (spec.code.persistentVolumeClaim.claimName) not found",
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "create/missing-secret-and-envfrom-configmap",
+        CREATE,
+        spec=(SECRET_ENV, {"envFrom": [{"configMapRef": {"name": "settings"}}]}),
+        status=held(
+            Outcome.MISSING_REFERENCE,
+            message="Secret 'db' (spec.env[0].valueFrom.secretKeyRef.name) not found; "
+            "ConfigMap 'settings' (spec.envFrom[0].configMapRef.name) not found in namespace shop",
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta Secret/db", "get-meta ConfigMap/settings", GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "create/optional-references-not-checked",
+        CREATE,
+        spec=(
+            {
+                "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "db", "key": "x", "optional": True}}}],
+                "envFrom": [{"configMapRef": {"name": "settings", "optional": True}}],
+            },
+        ),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+        requests=(*GETS_META, *APPLIES, STATUS_WRITE),
+    ),
+    Row(
+        "create/references-present",
+        CREATE,
+        spec=(CODE_CM, SECRET_ENV),
+        history=(exists("ConfigMap", "code"), exists("Secret", "db")),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+        requests=("get-meta ConfigMap/code", "get-meta Secret/db", *GETS_META, *APPLIES, STATUS_WRITE),
+    ),
+    Row(
+        "update/missing-secret-keeps-available",
+        UPDATE,
+        spec=(SECRET_ENV,),
+        generation=2,
+        history=(applied(), rollout(), reconciled()),
+        status=held(
+            Outcome.MISSING_REFERENCE,
+            AVAILABLE,
+            generation=2,
+            since=(T1, T1, T0),
+            message="Secret 'db'",
+            fields={"replicas": 2, "url": SVC_URL},
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta Secret/db", GET_DEPLOYMENT, STATUS_WRITE),
+        kept=CHILDREN,
+    ),
+    Row(
+        "create/reference-read-error-propagates-before-any-status",
+        CREATE,
+        spec=(SECRET_ENV,),
+        faults=(methodcaller("fail", "get", "Secret", status=403),),
+        raises=403,
+        failed=("get-meta Secret/db 403",),
+        requests=("get-meta Secret/db",),
+    ),
+    # ---- NameConflict
+    Row(
+        "create/foreign-service",
+        CREATE,
+        history=(foreign("Service", "web"),),
+        status=held(Outcome.NAME_CONFLICT, message="Service 'web' already exist(s) and are not owned"),
+        outcome=Outcome.NAME_CONFLICT,
+        requests=(*GETS_META, GET_DEPLOYMENT, STATUS_WRITE),
+        kept=(SVC,),
+    ),
+    Row(
+        "create/deployment-of-a-previous-wsgiapp",
+        CREATE,
+        history=(owned_by_other("Deployment", "web"), rollout()),
+        status=held(Outcome.NAME_CONFLICT, NO_DEPLOYMENT, message="Deployment 'web' already exist(s)"),
+        outcome=Outcome.NAME_CONFLICT,
+        kept=(DEPLOY,),
+    ),
+    Row(
+        "create/every-conflict-named",
+        CREATE,
+        spec=(INGRESS,),
+        history=(foreign("ConfigMap", "web-config"), foreign("Ingress", "web")),
+        status=held(Outcome.NAME_CONFLICT, message="ConfigMap 'web-config', Ingress 'web' already exist(s)"),
+        outcome=Outcome.NAME_CONFLICT,
+        kept=(CM_CONFIG, ING),
+    ),
+    # ---- ApplyFailed: what was applied stays, nothing is pruned, the error propagates
+    Row(
+        "create/third-apply-fails",
+        CREATE,
+        faults=(methodcaller("fail_nth_apply", 3),),
+        applies=(SA, CM_ENTRY, CM_CONFIG),
+        status=held(
+            Outcome.APPLY_FAILED, message="500 Internal Server Error: injected 500 on apply ConfigMap/web-config"
+        ),
+        raises=500,
+        failed=("apply ConfigMap/web-config 500",),
+        requests=(*GETS_META, *APPLIES[:3], GET_DEPLOYMENT, STATUS_WRITE),
+        present=(SA, CM_ENTRY),
+        absent=(CM_CONFIG, DEPLOY),
+    ),
+    Row(
+        "update/failed-apply-prunes-nothing",
+        UPDATE,
+        generation=2,
+        history=(applied(INGRESS),),
+        faults=(methodcaller("fail_nth_apply", 5, 503),),
+        applies=CHILDREN[:5],
+        status=held(Outcome.APPLY_FAILED, PENDING, generation=2, message="503 Service Unavailable"),
+        raises=503,
+        failed=("apply Deployment/web 503",),
+        kept=(ING,),
+    ),
+    Row(
+        "create/conflict-on-a-name",
+        CREATE,
+        faults=(methodcaller("conflict_on", "web-config"),),
+        applies=(SA, CM_ENTRY, CM_CONFIG),
+        status=held(Outcome.APPLY_FAILED, message="409 Conflict"),
+        raises=409,
+        failed=("apply ConfigMap/web-config 409",),
+    ),
+    Row(
+        "create/autoscaler-rejected",
+        CREATE,
+        spec=(AUTOSCALING,),
+        faults=(methodcaller("reject_kind", "HorizontalPodAutoscaler"),),
+        applies=(*CHILDREN, HPA),
+        status=held(Outcome.APPLY_FAILED, PENDING, message="422 Unprocessable Entity"),
+        raises=422,
+        failed=("apply HorizontalPodAutoscaler/web 422",),
+        present=CHILDREN,
+    ),
+    Row(
+        "create/route-without-gateway-api",
+        CREATE,
+        spec=(HTTP_ROUTE,),
+        faults=(methodcaller("fail", "apply", "HTTPRoute", status=404, message="the server could not find it"),),
+        applies=(*CHILDREN, ROUTE),
+        status=held(Outcome.APPLY_FAILED, PENDING, message="404 Not Found: the server could not find it"),
+        raises=404,
+        failed=("apply HTTPRoute/web 404",),
+    ),
+    Row(
+        "update/prune-fails",
+        UPDATE,
+        generation=2,
+        history=(applied(INGRESS),),
+        faults=(methodcaller("fail", "delete", "Ingress"),),
+        applies=CHILDREN,
+        deletes=((ING, "Ingress/web#1"),),
+        status=held(Outcome.APPLY_FAILED, PENDING, generation=2, message="500 Internal Server Error"),
+        raises=500,
+        failed=("delete Ingress/web 500",),
+        present=(ING,),
+    ),
+    # ---- pruning
+    Row(
+        "update/ingress-removed-is-pruned",
+        UPDATE,
+        generation=2,
+        history=(applied(INGRESS),),
+        applies=CHILDREN,
+        deletes=((ING, "Ingress/web#1"),),
+        status=applied_status(generation=2, fields={"url": SVC_URL}),
+        outcome=Outcome.APPLIED,
+        pruned=(ING,),
+        absent=(ING,),
+    ),
+    Row(
+        "update/prune-of-a-replaced-object-is-refused",
+        UPDATE,
+        generation=2,
+        history=(applied(INGRESS),),
+        unseen=(recreated(ING),),
+        applies=CHILDREN,
+        deletes=((ING, "Ingress/web#1"),),
+        status=applied_status(generation=2),
+        outcome=Outcome.APPLIED,
+        kept=(ING,),
+    ),
+    Row(
+        "update/prune-of-an-object-already-gone",
+        UPDATE,
+        generation=2,
+        history=(applied(INGRESS),),
+        unseen=(deleted(ING),),
+        applies=CHILDREN,
+        deletes=((ING, "Ingress/web#1"),),
+        status=applied_status(generation=2),
+        outcome=Outcome.APPLIED,
+    ),
+    Row(
+        "create/foreign-objects-never-deleted",
+        CREATE,
+        history=(foreign("Ingress", "web"), foreign("HorizontalPodAutoscaler", "web")),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+        kept=(ING, HPA),
+    ),
+    # ---- status writes
+    Row(
+        "create/status-404-wsgiapp-deleted-meanwhile",
+        CREATE,
+        faults=(methodcaller("fail", "patch_status", status=404),),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+        failed=(f"{STATUS_WRITE} 404",),
+    ),
+    Row(
+        "create/status-500-propagates",
+        CREATE,
+        faults=(methodcaller("fail", "patch_status", status=500),),
+        applies=CHILDREN,
+        status=applied_status(),
+        raises=500,
+        failed=(f"{STATUS_WRITE} 500",),
+    ),
+    # ---- drift
+    Row(
+        "resync/removed-label-restored-and-reported",
+        RESYNC,
+        history=(reconciled(), drifted(SVC, SVC_LABEL)),
+        applies=CHILDREN,
+        events=(drift_event(SVC),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        writes=("apply Service/web", EVENT_POST),
+        validations=0,
+    ),
+    Row(
+        "drift/scaled-deployment-scaled-back",
+        DRIFT,
+        history=(reconciled(), drifted(DEPLOY, ("spec", "replicas"), 5)),
+        applies=CHILDREN,
+        status=applied_status(since=(T0, T0, T0), message="generation 3 of the Deployment"),
+        events=(drift_event(DEPLOY),),
+        outcome=Outcome.APPLIED,
+        corrected=(DEPLOY,),
+        writes=("apply Deployment/web", STATUS_WRITE, EVENT_POST),
+    ),
+    Row(
+        "resync/changed-and-deleted-children-in-one-event",
+        RESYNC,
+        history=(reconciled(), drifted(SVC, SVC_LABEL), deleted(NETPOL)),
+        applies=CHILDREN,
+        events=(drift_event(SVC, NETPOL),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC, NETPOL),
+        requests=("get-meta NetworkPolicy/web", *APPLIES, EVENT_POST),
+        writes=("apply Service/web", "apply NetworkPolicy/web", EVENT_POST),
+    ),
+    Row(
+        "update/drift-corrected-without-event",
+        UPDATE,
+        history=(reconciled(), drifted(SVC, SVC_LABEL)),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        writes=("apply Service/web",),
+    ),
+    Row(
+        "resume/drift-corrected-without-event",
+        RESUME,
+        history=(reconciled(), drifted(SVC, SVC_LABEL), restarted()),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        writes=("apply Service/web",),
+    ),
+    Row(
+        "resync/lost-event-does-not-fail-the-reconcile",
+        RESYNC,
+        history=(reconciled(), drifted(SVC, SVC_LABEL)),
+        faults=(methodcaller("fail", "post_event", status=403),),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        failed=(f"{EVENT_POST} 403",),
+    ),
+    Row(
+        "resync/fields-of-other-managers-are-not-drift",
+        RESYNC,
+        history=(reconciled(), drifted(SVC, ("metadata", "labels", "team"), "payments")),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        writes=(),
+    ),
+    Row(
+        "resync/rollout-restart-is-not-drift",
+        RESYNC,
+        history=(
+            reconciled(),
+            drifted(DEPLOY, ("spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"), T0),
+        ),
+        applies=CHILDREN,
+        status=applied_status(since=(T0, T0, T0), message="generation 2 of the Deployment"),
+        outcome=Outcome.APPLIED,
+        writes=(STATUS_WRITE,),
+    ),
+    # ---- correct_drift: the watch event of one child
+    Row(
+        "child-event/echo-of-own-apply-costs-one-get",
+        CorrectDrift(DEPLOY),
+        history=(reconciled(),),
+        requests=(GET_DEPLOYMENT,),
+        validations=0,
+    ),
+    Row(
+        "child-event/drift-already-corrected-costs-one-get",
+        CorrectDrift(SVC),
+        history=(reconciled(), drifted(SVC, SVC_LABEL), reconciled(trigger=Trigger.RESYNC)),
+        requests=("get Service/web",),
+    ),
+    Row(
+        "child-event/changed-child-restored",
+        CorrectDrift(SVC),
+        history=(reconciled(), drifted(SVC, SVC_LABEL)),
+        applies=CHILDREN,
+        events=(drift_event(SVC),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        requests=("get Service/web", *APPLIES, EVENT_POST),
+    ),
+    Row(
+        "child-event/deleted-child-recreated",
+        CorrectDrift(NETPOL),
+        history=(reconciled(), deleted(NETPOL)),
+        applies=CHILDREN,
+        events=(drift_event(NETPOL),),
+        outcome=Outcome.APPLIED,
+        corrected=(NETPOL,),
+        requests=("get NetworkPolicy/web", "get-meta NetworkPolicy/web", *APPLIES, EVENT_POST),
+        present=(NETPOL,),
+    ),
+    Row(
+        "child-event/child-replaced-by-a-foreign-object",
+        CorrectDrift(SVC),
+        history=(reconciled(), deleted(SVC), foreign("Service", "web")),
+        status=held(Outcome.NAME_CONFLICT, PENDING, since=(T1, T1, T0), fields={"url": SVC_URL}),
+        outcome=Outcome.NAME_CONFLICT,
+        requests=("get Service/web", "get-meta Service/web", GET_DEPLOYMENT, STATUS_WRITE),
+        kept=(SVC,),
+    ),
+    # ---- refresh_status: a Deployment event
+    Row(
+        "deployment-event/before-the-first-reconcile-does-nothing",
+        RefreshStatus(),
+        history=(applied(), rollout()),
+        requests=(),
+    ),
+    Row(
+        "deployment-event/pods-ready",
+        RefreshStatus(),
+        history=(reconciled(), rollout()),
+        status=applied_status(AVAILABLE, since=(T1, T0, T1), fields={"replicas": 2, "url": SVC_URL}),
+        requests=(STATUS_WRITE,),
+    ),
+    Row(
+        "deployment-event/nothing-new",
+        RefreshStatus(),
+        history=(reconciled(),),
+        requests=(),
+    ),
+    Row(
+        "deployment-event/refusal-stays-in-ready",
+        RefreshStatus(),
+        spec=(CODE_CM,),
+        history=(applied(), reconciled(CODE_CM), rollout()),
+        status=held(Outcome.MISSING_REFERENCE, AVAILABLE, since=(T0, T0, T1), fields={"readyReplicas": 2}),
+        requests=(STATUS_WRITE,),
+    ),
+]
+
+
+# -- the runner -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_reconciler(row: Row, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = World(FakeKube())
+
+    def counting_validate(obj: Any) -> Any:
+        w.validations.append(obj["metadata"]["name"])
+        return validate(obj)
+
+    monkeypatch.setattr(reconcile_module, "validate", counting_validate)
+    w.fake.put(app_body(*row.spec, generation=row.generation))
+    for step in row.history:
+        step(w)
+    w.set_app(row.spec, row.generation)
+    index = w.index()
+    for step in row.unseen:
+        step(w)
+    for fault in row.faults:
+        fault(w.fake)
+    versions = w.versions()
+    w.fake.reset_calls()
+    w.validations.clear()
+    w.now = T1
+
+    raised: int | None = None
+    result: Result | None = None
+    try:
+        result = row.act(w, index)
+    except ApiError as err:
+        raised = err.status
+
+    patches = w.fake.status_patches()
+    assert len(patches) <= 1, patches
+    assert all((e.kind, e.name, e.uid, e.time) == (KIND, APP, UID, T1) for e in w.fake.events)
+    seen: dict[str, Any] = {
+        "applies": tuple(w.fake.applies()),
+        "deletes": tuple(w.fake.deletes()),
+        "status": _seen_status(patches[0], row.status) if patches and row.status else (patches or None),
+        "events": tuple(f"{e.reason}: {e.message.split(':')[0]}" for e in w.fake.events),
+        "outcome": result.outcome if result else None,
+        "corrected": tuple(result.corrected) if result else (),
+        "pruned": tuple(result.pruned) if result else (),
+        "raises": raised,
+        "failed": tuple(w.fake.failures()),
+    }
+    wanted: dict[str, Any] = {k: getattr(row, k) for k in seen}
+    optional = {
+        "requests": tuple(w.fake.requests()),
+        "writes": tuple(w.fake.writes()),
+        "validations": len(w.validations),
+    }
+    for key, value in optional.items():
+        if getattr(row, key) is not None:
+            seen[key], wanted[key] = value, getattr(row, key)
+    now = w.versions()
+    seen["present"], wanted["present"] = tuple(c for c in row.present if c in now), row.present
+    seen["absent"], wanted["absent"] = tuple(c for c in row.absent if c not in now), row.absent
+    seen["kept"] = tuple(c for c in row.kept if c in now and now[c] == versions.get(c))
+    wanted["kept"] = row.kept
+    assert seen == wanted
+
+
+def test_rows_are_unique() -> None:
+    assert len({r.id for r in ROWS}) == len(ROWS) >= 30
+
+
+# -- the fake itself: what the rows rely on --------------------------------------------
+
+
+def _deployment(fake: FakeKube) -> dict[str, Any]:
+    children = render(validate(app_body()), SETTINGS)
+    for child in children:
+        fake.apply(child)
+    return next(c for c in children if c["kind"] == "Deployment")
+
+
+def test_fake_noop_apply_keeps_version_and_signature() -> None:
+    fake = FakeKube()
+    manifest = _deployment(fake)
+    before = fake.peek("Deployment", APP)
+    stored = fake.apply(manifest)
+    assert before is not None
+    assert stored["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert managed_signature(stored) == managed_signature(before) != ""
+    assert fake.writes()[-1] != "apply Deployment/web"
+
+
+def test_fake_drift_moves_ownership_and_apply_takes_it_back() -> None:
+    fake = FakeKube()
+    manifest = _deployment(fake)
+    signature = managed_signature(fake.peek("Deployment", APP) or {})
+    fake.drift("Deployment", APP, ("spec", "replicas"), 5)
+    assert ("spec", "replicas") not in fake.operator_fields("Deployment", APP)
+    assert managed_signature(fake.peek("Deployment", APP) or {}) != signature
+    stored = fake.apply(manifest)
+    assert (stored["spec"]["replicas"], managed_signature(stored)) == (2, signature)
+    assert [e["manager"] for e in stored["metadata"]["managedFields"]] == ["wsgi-operator"]
+
+
+def test_fake_apply_drops_fields_no_longer_applied_and_keeps_other_managers() -> None:
+    fake = FakeKube()
+    manifest = _deployment(fake)
+    annotations = ("spec", "template", "metadata", "annotations")
+    fake.drift("Deployment", APP, (*annotations, "kubectl.kubernetes.io/restartedAt"), T0)
+    smaller = {**manifest, "spec": {k: v for k, v in manifest["spec"].items() if k != "revisionHistoryLimit"}}
+    stored = fake.apply(smaller)
+    assert "revisionHistoryLimit" not in stored["spec"]
+    assert stored["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] == T0
+
+
+def test_fake_metadata_only_get_and_uid_guarded_delete() -> None:
+    fake = FakeKube()
+    _deployment(fake)
+    resource = next(r for r in CHILD_RESOURCES if r.kind == "Deployment")
+    meta = fake.get(resource, NS, APP, metadata_only=True)
+    assert meta is not None
+    assert set(meta) == {"apiVersion", "kind", "metadata"}
+    assert meta["kind"] == "PartialObjectMetadata"
+    assert fake.delete(resource, NS, APP, "not-its-uid") is False
+    assert fake.delete(resource, NS, APP, meta["metadata"]["uid"]) is True
+    assert fake.delete(resource, NS, APP, meta["metadata"]["uid"]) is False
+    assert fake.deletes() == [(DEPLOY, "not-its-uid"), (DEPLOY, "Deployment/web#1"), (DEPLOY, "Deployment/web#1")]
