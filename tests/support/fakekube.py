@@ -18,8 +18,9 @@ as the reconciler depends on:
   ``spec`` bumps ``metadata.generation``.
 - **get** with ``metadata_only`` answers like a PartialObjectMetadata request:
   apiVersion ``meta.k8s.io/v1``, kind ``PartialObjectMetadata`` and metadata.
-  A ``metadata.uid`` in the applied object is a precondition (409 if the
-  stored object has another).
+- A ``metadata.uid`` in an applied object is a precondition, answered as
+  kube-apiserver 1.35 answers it (measured): 422 "field is immutable" when
+  the stored object has another uid, 409 "uid mismatch" when there is none.
 - **delete** honours the uid precondition: False if the object is gone or has
   another uid.
 - **patch_status** is a JSON merge patch of ``status``; ApiError(404) if the
@@ -281,11 +282,13 @@ class FakeKube:
         self._record(call)
         live = self.objects.get(self._key(obj))
         uid = meta.get("uid")
-        if uid is not None and live is not None and live["metadata"]["uid"] != uid:
-            # A uid in the applied object is a precondition, as on the API server.
-            self.calls[-1] = replace(call, error=409)
-            raise ApiError(409, _REASONS[409], f"Precondition failed: UID in precondition: {uid}")
-        stored, wrote = self._apply(obj)
+        if uid is not None and (live is None or live["metadata"]["uid"] != uid):
+            status = 409 if live is None else 422
+            self.calls[-1] = replace(call, error=status)
+            raise ApiError(status, _REASONS[status], f"metadata.uid: {uid}: uid mismatch or field is immutable")
+        # Like the server, the apply's own uid is only a precondition: not a field anyone owns.
+        body = {**obj, "metadata": {k: v for k, v in meta.items() if k not in _SERVER_METADATA}}
+        stored, wrote = self._apply(body)
         if wrote:
             self._mark_wrote(call)
         return copy.deepcopy(stored)

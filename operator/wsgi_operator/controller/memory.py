@@ -17,12 +17,33 @@ from .children import ChildKey, key_of, managed_signature
 from .status import Observation
 
 
+@dataclass(frozen=True)
+class AppliedChild:
+    """A child as the operator's last apply of it left it."""
+
+    uid: str
+    resource_version: str
+    #: ``managed_signature``: the drift check.
+    signature: str
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> AppliedChild:
+        """From the object an apply returned."""
+        meta = stored["metadata"]
+        return cls(meta["uid"], meta.get("resourceVersion", ""), managed_signature(stored))
+
+    def unchanged_in(self, stored: Mapping[str, Any]) -> bool:
+        """True if nobody (the operator included) has written ``stored`` since this apply."""
+        meta = stored["metadata"]
+        return meta["uid"] == self.uid and meta.get("resourceVersion") == self.resource_version
+
+
 @dataclass
 class AppMemory:
     """What is remembered of one WsgiApp (by uid)."""
 
-    #: managed_signature of each child as the last apply left it: the drift check.
-    applied: dict[ChildKey, str] = field(default_factory=dict)
+    #: Each child as the last apply left it.
+    applied: dict[ChildKey, AppliedChild] = field(default_factory=dict)
     #: (spec as JSON, CEL errors) of the last spec validated: the CEL rules
     #: depend on the spec alone and cost milliseconds per app, so an
     #: unchanged spec (resyncs, drift, status) is not evaluated again.
@@ -58,4 +79,4 @@ class Memory:
     def drifted(self, uid: str, live: Mapping[str, Any]) -> bool:
         """Has someone else taken or removed fields the last apply set on ``live``? (True if unknown.)"""
         applied = self.of(uid).applied.get(key_of(live))
-        return applied is None or applied != managed_signature(live)
+        return applied is None or applied.signature != managed_signature(live)

@@ -38,7 +38,7 @@ from ..render.meta import APP_LABEL
 from . import metrics
 from .apply import DEPLOYMENT, REFERENCE_RESOURCES, WSGIAPP, ApiError, KubeClient, resource_for, resource_of
 from .children import ChildKey, ChildRef, child_ref, controller_uid, describe, key_of, managed_signature
-from .memory import Memory
+from .memory import AppliedChild, Memory
 from .references import references
 from .status import Observation, compute_status, deployment_availability, status_patch
 
@@ -75,12 +75,28 @@ class Result:
 class _Applied:
     """What the apply phase left behind."""
 
-    #: managed_signature of every child as stored after its apply.
-    signatures: dict[ChildKey, str] = field(default_factory=dict)
+    #: Every child as stored after its apply.
+    children: dict[ChildKey, AppliedChild] = field(default_factory=dict)
     #: Children created or given back (``Kind/name``).
     corrected: list[str] = field(default_factory=list)
     #: The Deployment as stored, for availability.
     deployment: dict[str, Any] | None = None
+
+
+class _NameTaken(Exception):
+    """A child's name turned out, during the apply, to belong to an object this app does not own."""
+
+    def __init__(self, child: str) -> None:
+        self.child = child
+        super().__init__(child)
+
+
+def _conflict_message(conflicts: Sequence[str]) -> str:
+    """The NameConflict message naming every taken child name."""
+    return (
+        f"{', '.join(conflicts)} already exist(s) and are not owned by this WsgiApp; "
+        "the operator does not take over foreign objects: delete or rename them, or rename the WsgiApp"
+    )
 
 
 def selector_string(app: WsgiApp) -> str:
@@ -165,18 +181,21 @@ class Reconciler:
         if missing:
             return self._hold(body, app, Outcome.MISSING_REFERENCE, missing)
         children = render(app, self.settings)
-        owned, conflicts = self._check_ownership(children, existing, body["metadata"]["uid"])
+        uid = body["metadata"]["uid"]
+        owned, conflicts = self._check_ownership(children, existing, uid)
         if conflicts:
-            return self._hold(body, app, Outcome.NAME_CONFLICT, conflicts)
+            return self._hold(body, app, Outcome.NAME_CONFLICT, _conflict_message(conflicts))
         try:
-            applied = self._apply(children, owned)
+            applied = self._apply(children, owned, uid)
             pruned = self._prune(children, existing, namespace)
+        except _NameTaken as taken:
+            return self._hold(body, app, Outcome.NAME_CONFLICT, _conflict_message([taken.child]))
         except ApiError as err:
             log.warning("%s/%s: apply failed: %s", namespace, body["metadata"]["name"], err)
             self._hold(body, app, Outcome.APPLY_FAILED, f"{err.status} {err.reason}: {err.message}")
             raise
         result = Result(Outcome.APPLIED, f"{len(children)} children applied", applied.corrected, pruned)
-        self.memory.of(body["metadata"]["uid"]).applied = applied.signatures
+        self.memory.of(uid).applied = applied.children
         self._write_status(body, self._observation(body, app, result, applied.deployment))
         return result
 
@@ -211,8 +230,8 @@ class Reconciler:
 
     def _check_ownership(
         self, children: Sequence[dict[str, Any]], existing: Sequence[ChildRef], uid: str
-    ) -> tuple[dict[ChildKey, ChildRef], str | None]:
-        """The children this app owns, and why not all names are free (None if they are).
+    ) -> tuple[dict[ChildKey, ChildRef], list[str]]:
+        """The children this app owns, and the names taken by objects it does not.
 
         The desired children the watches have not reported as this app's are
         read: a name taken by an object this WsgiApp does not control is a
@@ -234,26 +253,54 @@ class Reconciler:
                 conflicts.append(f"{child['kind']} {meta['name']!r}")
             else:
                 owned[key] = ChildRef(*key, live["metadata"]["uid"], managed_signature(live))
-        if not conflicts:
-            return owned, None
-        return owned, (
-            f"{', '.join(conflicts)} already exist(s) and are not owned by this WsgiApp; "
-            "the operator does not take over foreign objects: delete or rename them, or rename the WsgiApp"
-        )
+        return owned, conflicts
 
-    def _apply(self, children: Sequence[dict[str, Any]], owned: Mapping[ChildKey, ChildRef]) -> _Applied:
-        """Server-side apply every child in order; note which were created or given back."""
+    def _apply(self, children: Sequence[dict[str, Any]], owned: Mapping[ChildKey, ChildRef], uid: str) -> _Applied:
+        """Server-side apply every child in order; note which were created or given back.
+
+        A child counts as given back when its operator-owned fields differ
+        from what the watches last saw, unless nobody wrote it since the
+        operator's own last apply: then the watches were only behind.
+        """
+        last = self.memory.of(uid).applied
         applied = _Applied()
         for child in children:
             key = key_of(child)
-            stored = self.kube.apply(child)
-            signature = applied.signatures[key] = managed_signature(stored)
             before = owned.get(key)
-            if before is None or before.uid != stored["metadata"]["uid"] or before.signature != signature:
+            stored = self._apply_one(child, before, uid)
+            now = applied.children[key] = AppliedChild.of(stored)
+            untouched = key in last and last[key].unchanged_in(stored)
+            if not untouched and (before is None or before.uid != now.uid or before.signature != now.signature):
                 applied.corrected.append(describe(key))
             if key[:2] == (DEPLOYMENT.api_version, DEPLOYMENT.kind):
                 applied.deployment = stored
         return applied
+
+    def _apply_one(self, child: dict[str, Any], before: ChildRef | None, uid: str) -> dict[str, Any]:
+        """Apply ``child``; one the watches list as this app's carries its uid as a precondition.
+
+        The watches may be behind: the child may have been deleted since, and
+        a same-named object created by someone else, which a plain forced
+        apply would silently take over. The API server refuses an apply whose
+        uid does not match (422, or 409 when no object exists); the child is
+        then read again to tell which case this is.
+        """
+        if before is None:
+            return self.kube.apply(child)
+        try:
+            return self.kube.apply({**child, "metadata": {**child["metadata"], "uid": before.uid}})
+        except ApiError as err:
+            if err.status not in (409, 422):
+                raise
+            meta = child["metadata"]
+            live = self.kube.get(resource_of(child), meta["namespace"], meta["name"], metadata_only=True)
+            if live is None:
+                return self.kube.apply(child)
+            if controller_uid(live) != uid:
+                raise _NameTaken(f"{child['kind']} {meta['name']!r}") from err
+            if live["metadata"]["uid"] == before.uid:
+                raise  # the object itself was refused, not the precondition
+            return self.kube.apply({**child, "metadata": {**child["metadata"], "uid": live["metadata"]["uid"]}})
 
     def _prune(self, children: Sequence[dict[str, Any]], existing: Sequence[ChildRef], namespace: str) -> list[str]:
         """Delete the owned children the spec no longer renders (uid-guarded); return them."""
