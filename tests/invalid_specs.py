@@ -450,6 +450,143 @@ CASES: list[InvalidCase] = [
         {"resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
         "spec.resources",
     ),
+    # --- temp dir, url aliases, persistent dirs, release ---------------------------
+    InvalidCase(
+        "env-sets-tmpdir",
+        "TMPDIR pointed at /tmp by hand, undoing the private temp dir",
+        {"env": [{"name": "TMPDIR", "value": "/tmp"}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "writable-dir-in-temp-dir",
+        "a writable dir mounted inside the operator's temp dir",
+        _dirs(("cache", "/var/tmp/cache")),
+        "spec.writableDirs[0].mountPath",
+    ),
+    InvalidCase(
+        "code-in-temp-dir",
+        "code path inside the temp dir",
+        {"code": {"path": "/var/tmp/app"}},
+        "spec.code.path",
+    ),
+    InvalidCase(
+        "temp-dir-size-garbage",
+        "temp dir size without a unit the API knows",
+        {"tempDir": {"sizeLimit": "1 gig"}},
+        "spec.tempDir.sizeLimit",
+    ),
+    InvalidCase(
+        "alias-serves-the-code",
+        "static alias pointing at the code path: would serve the Python source",
+        {"urlAliases": [{"path": "/static", "directory": "/app"}]},
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "alias-serves-a-parent-of-the-code",
+        "static alias pointing at / (contains the code)",
+        {"urlAliases": [{"path": "/files", "directory": "/usr"}]},
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "alias-path-traversal",
+        "alias directory climbing out with ..",
+        {"urlAliases": [{"path": "/static", "directory": "/app/static/../.."}]},
+        "spec.urlAliases[0].directory",
+    ),
+    InvalidCase(
+        "alias-url-with-dot-segment",
+        "alias URL path with a .. segment",
+        {"urlAliases": [{"path": "/static/..", "directory": "/app/static"}]},
+        "spec.urlAliases[0].path",
+    ),
+    InvalidCase(
+        "alias-root-url",
+        "alias of / (would hide the whole app)",
+        {"urlAliases": [{"path": "/", "directory": "/app/static"}]},
+        "spec.urlAliases[0].path",
+    ),
+    InvalidCase(
+        "alias-undeclared-writable-dir",
+        "media alias naming a writable dir that is not declared",
+        {"urlAliases": [{"path": "/media", "writableDir": "media"}]},
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "alias-both-sources",
+        "alias with both a directory and a writable dir",
+        deep_merge(
+            _dirs(("media", "/var/lib/shop/media")),
+            {"urlAliases": [{"path": "/media", "directory": "/app/media", "writableDir": "media"}]},
+        ),
+        "spec.urlAliases[0]",
+    ),
+    InvalidCase(
+        "alias-directory-is-a-writable-dir",
+        "serving a writable dir as if it were static files from the image",
+        deep_merge(_dirs(("media", "/srv/media")), {"urlAliases": [{"path": "/media", "directory": "/srv/media"}]}),
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "alias-duplicate-path",
+        "the same URL path aliased twice",
+        {"urlAliases": [{"path": "/static", "directory": "/app/a"}, {"path": "/static", "directory": "/app/b"}]},
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "alias-hides-the-probe",
+        "readiness probe path under a static alias: the probe would never reach the app",
+        {"probes": {"path": "/static/health"}, "urlAliases": [{"path": "/static", "directory": "/app/static"}]},
+        "spec.probes.path",
+    ),
+    InvalidCase(
+        "alias-directory-in-etc",
+        "alias serving /etc",
+        {"urlAliases": [{"path": "/etc", "directory": "/etc"}]},
+        "spec.urlAliases",
+    ),
+    InvalidCase(
+        "pvc-with-memory-medium",
+        "a claim-backed writable dir with an emptyDir medium",
+        {
+            "writableDirs": [
+                {
+                    "name": "data",
+                    "mountPath": "/var/lib/shop/data",
+                    "medium": "Memory",
+                    "persistentVolumeClaim": {"claimName": "data"},
+                }
+            ]
+        },
+        "spec.writableDirs[0].medium",
+    ),
+    InvalidCase(
+        "pvc-claim-name-invalid",
+        "claim name with an underscore",
+        {
+            "writableDirs": [
+                {"name": "data", "mountPath": "/var/lib/shop/data", "persistentVolumeClaim": {"claimName": "shop_data"}}
+            ]
+        },
+        "spec.writableDirs[0].persistentVolumeClaim.claimName",
+    ),
+    InvalidCase(
+        "release-empty-command",
+        "release step with no command",
+        {"release": {"command": []}},
+        "spec.release.command",
+    ),
+    InvalidCase(
+        "release-timeout-zero",
+        "release Job that may never run",
+        {"release": {"command": ["migrate"], "timeoutSeconds": 0}},
+        "spec.release.timeoutSeconds",
+    ),
+    InvalidCase(
+        "probe-host-wildcard",
+        "probe Host header with a wildcard",
+        {"probes": {"host": "*.example.com"}},
+        "spec.probes.host",
+    ),
     # --- logging ------------------------------------------------------------------
     InvalidCase(
         "log-level-debug", "debug logging in production", {"logging": {"level": "debug"}}, "spec.logging.level"

@@ -37,6 +37,10 @@ class EntryPoint(ApiModel):
     )
 
 
+#: Where TempDir is mounted; TMPDIR names it. Not /tmp (the guide), not the code.
+TEMP_DIR = "/var/tmp"
+
+
 class ConfigMapCode(ApiModel):
     """Code shipped in a ConfigMap (small apps, scripts)."""
 
@@ -81,15 +85,15 @@ class CodeSource(ApiModel):
         ),
         Rule(
             f"!({under('self.path', '/tmp')} || {under('self.path', '/etc/wsgi')}"
-            f" || {under('self.path', '/var/run/wsgi')})",
-            "spec.code.path must not be /tmp or under it, nor under /etc/wsgi or /var/run/wsgi (reserved)",
+            f" || {under('self.path', '/var/run/wsgi')} || {under('self.path', TEMP_DIR)})",
+            f"spec.code.path must not be /tmp or under it, nor under /etc/wsgi, /var/run/wsgi or {TEMP_DIR} (reserved)",
             ".path",
         ),
     )
 
 
 class WritableDir(ApiModel):
-    """A writable directory, backed by an emptyDir; everything else is read-only."""
+    """A writable directory, backed by an emptyDir or an existing PVC; everything else is read-only."""
 
     # 60, not 63: the volume is called rw-<name>.
     name: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=60)] = Field(
@@ -98,12 +102,23 @@ class WritableDir(ApiModel):
     mount_path: AbsPath = Field(
         description="Where the directory is mounted. Not under /tmp, the code path, or another writable directory."
     )
-    size_limit: Quantity = Field("256Mi", description="emptyDir sizeLimit.")
+    size_limit: Quantity = Field("256Mi", description="emptyDir sizeLimit (ignored with persistentVolumeClaim).")
     medium: Literal["", "Memory"] = Field(
         "", description="emptyDir medium: '' (node disk) or Memory (tmpfs, counts against memory)."
     )
+    persistent_volume_claim: PvcCode | None = Field(
+        None,
+        description="Back the directory with this existing PersistentVolumeClaim instead of an emptyDir, so "
+        "its data outlives the pod. ReadWriteOncePod claims are refused, ReadWriteOnce ones with more than "
+        "one replica too (the pods may land on different nodes): use ReadWriteMany to share it.",
+    )
 
     cel_rules = (
+        Rule(
+            "!has(self.persistentVolumeClaim) || self.medium == ''",
+            "spec.writableDirs[].medium applies to emptyDirs only: remove it, or the persistentVolumeClaim",
+            ".medium",
+        ),
         Rule(
             f"!{under('self.mountPath', '/tmp')}",
             "spec.writableDirs[].mountPath must not be /tmp or under it: /tmp is shared and "
@@ -111,8 +126,70 @@ class WritableDir(ApiModel):
             ".mountPath",
         ),
         Rule(
-            f"!({under('self.mountPath', '/etc/wsgi')} || {under('self.mountPath', '/var/run/wsgi')})",
-            "spec.writableDirs[].mountPath must not be under /etc/wsgi or /var/run/wsgi (reserved for the operator)",
+            f"!({under('self.mountPath', '/etc/wsgi')} || {under('self.mountPath', '/var/run/wsgi')}"
+            f" || {under('self.mountPath', TEMP_DIR)})",
+            f"spec.writableDirs[].mountPath must not be under /etc/wsgi, /var/run/wsgi or {TEMP_DIR} "
+            "(reserved for the operator)",
             ".mountPath",
         ),
     )
+
+
+class TempDir(ApiModel):
+    """The pod's private temporary directory: an emptyDir at /var/tmp, with TMPDIR pointing at it.
+
+    Python's tempfile (and so Django's large uploads) needs one; /tmp stays
+    read-only because the guide warns against a shared, predictable /tmp.
+    """
+
+    size_limit: Quantity = Field(
+        "256Mi", description="emptyDir sizeLimit: room for the largest upload or temporary file at once."
+    )
+    medium: Literal["", "Memory"] = Field(
+        "", description="emptyDir medium: '' (node disk) or Memory (tmpfs, counts against memory)."
+    )
+
+
+_URL_PATH = r"^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+$"
+
+
+class UrlAlias(ApiModel):
+    """A URL path Apache serves straight from a directory, before the app sees it (static files, media).
+
+    Exactly one of ``directory`` (read-only, in the image) or ``writableDir``
+    (the name of a writable directory, e.g. uploaded media).
+    """
+
+    path: Annotated[str, StringConstraints(pattern=_URL_PATH, max_length=200)] = Field(
+        description="URL path prefix, e.g. /static (no trailing slash, no '.' or '..' segments)."
+    )
+    directory: AbsPath | None = Field(
+        None,
+        description="A directory of the image: a subdirectory of spec.code.path (e.g. /app/staticfiles), "
+        "or one under /srv or /var/www. Never the code path itself or a parent of it.",
+    )
+    writable_dir: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=60)] | None = Field(
+        None, description="Name of a spec.writableDirs entry to serve (e.g. media uploads)."
+    )
+    max_age: int = Field(3600, ge=0, le=31536000, description="Cache-Control max-age in seconds of the files served.")
+
+    cel_rules = (
+        Rule(
+            "has(self.directory) != has(self.writableDir)",
+            "spec.urlAliases[]: set exactly one of directory (in the image) or writableDir (a writable dir's name)",
+        ),
+    )
+
+
+class Release(ApiModel):
+    """A release step (e.g. database migrations) run as a Job before a new version serves."""
+
+    command: list[Annotated[str, StringConstraints(min_length=1, max_length=1024)]] = Field(
+        min_length=1,
+        max_length=64,
+        description="Command and arguments, run from spec.image with the app's environment, writable "
+        "directories and hardened pod settings (no shell unless you name one), e.g. "
+        "[python, manage.py, migrate, --noinput].",
+    )
+    timeout_seconds: int = Field(600, ge=1, le=86400, description="The Job's activeDeadlineSeconds.")
+    backoff_limit: int = Field(0, ge=0, le=10, description="Retries of a failed release before it counts as failed.")

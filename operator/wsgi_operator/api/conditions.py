@@ -30,8 +30,22 @@ class Outcome(StrEnum):
     MISSING_REFERENCE = "MissingReference"
     #: A child's name is taken by an object this WsgiApp does not own.
     NAME_CONFLICT = "NameConflict"
+    #: A referenced object exists but cannot serve as the spec asks (a PVC's access mode).
+    INVALID_REFERENCE = "InvalidReference"
     #: The API server refused an apply or a prune.
     APPLY_FAILED = "ApplyFailed"
+    #: The release Job of the new version runs; the old version keeps serving.
+    RELEASE_PENDING = "ReleasePending"
+    #: The release Job failed; the old version keeps serving.
+    RELEASE_FAILED = "ReleaseFailed"
+
+
+class ReleaseState(StrEnum):
+    """``status.release.state``: how the release Job of the current spec is doing."""
+
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
 
 
 class AvailabilityReason(StrEnum):

@@ -8,6 +8,10 @@ from pydantic import Field, StringConstraints
 
 from .base import ApiModel, KubeObject, Quantity, Rule
 
+#: A DNS name without a wildcard (a Host header the kubelet sends).
+ProbeHost = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", max_length=253)
+]
 ResourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.\-/]+$", max_length=63)]
 
 
@@ -38,6 +42,12 @@ class Probes(ApiModel):
 
     path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/%-]*$", max_length=200)] = Field(
         "/", description="Path of the default readiness and startup probes."
+    )
+    host: ProbeHost | None = Field(
+        None,
+        description="Host header of the default HTTP probes. Default: the first ingress or route host, else "
+        "the Service's DNS name <name>.<namespace>.svc. Without one the kubelet sends the pod IP, which "
+        "frameworks checking the host (Django's ALLOWED_HOSTS) refuse.",
     )
     liveness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
     readiness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from .app import CodeSource, EntryPoint, WritableDir
+from .app import TEMP_DIR, CodeSource, EntryPoint, Release, TempDir, UrlAlias, WritableDir
 from .base import DNS_1035, AbsPath, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, StringMap, under
-from .conditions import MESSAGE_LIMIT, ConditionType
+from .conditions import MESSAGE_LIMIT, ConditionType, ReleaseState
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
 from .security import DEBUG_ENV_NAMES, SecuritySpec
@@ -50,7 +50,20 @@ class WsgiAppSpec(ApiModel):
     limits: Limits = Field(default_factory=Limits, description="Recycling triggers and request limits.")
     security: SecuritySpec = Field(default_factory=SecuritySpec, description="Identity and trust.")
     writable_dirs: list[WritableDir] = Field(
-        default_factory=list, max_length=16, description="The only writable directories (emptyDirs)."
+        default_factory=list, max_length=16, description="The only writable directories (emptyDirs or PVCs)."
+    )
+    temp_dir: TempDir = Field(
+        default_factory=TempDir, description=f"The pod's private temporary directory ({TEMP_DIR}, TMPDIR)."
+    )
+    url_aliases: list[UrlAlias] = Field(
+        default_factory=list,
+        max_length=16,
+        description="URL paths Apache serves from directories (static files, media), never reaching the app.",
+    )
+    release: Release | None = Field(
+        None,
+        description="A release step (migrations) run as a Job from the new image before the Deployment "
+        "rolls to it; the running version keeps serving until it succeeds.",
     )
     env: list[EnvVar] = Field(default_factory=list, max_length=256, description="Container environment.")
     env_from: list[KubeObject] = Field(default_factory=list, max_length=32, description="Container envFrom.")
@@ -102,9 +115,46 @@ class WsgiAppSpec(ApiModel):
             ".writableDirs",
         ),
         Rule(
-            f"!has(self.workingDirectory) || !{under('self.workingDirectory', '/tmp')}",
-            "spec.workingDirectory must not be under /tmp",
+            f"!has(self.workingDirectory) || !({under('self.workingDirectory', '/tmp')}"
+            f" || {under('self.workingDirectory', TEMP_DIR)})",
+            f"spec.workingDirectory must not be under /tmp or {TEMP_DIR}",
             ".workingDirectory",
+        ),
+        Rule(
+            "self.env.all(e, e.name != 'TMPDIR')",
+            f"spec.env must not set TMPDIR: the operator points it at the pod's private {TEMP_DIR} "
+            "(size it with spec.tempDir)",
+            ".env",
+        ),
+        Rule(
+            "self.urlAliases.all(a, !has(a.writableDir) || self.writableDirs.exists(d, d.name == a.writableDir))",
+            "spec.urlAliases[].writableDir must name an entry of spec.writableDirs",
+            ".urlAliases",
+        ),
+        Rule(
+            "self.urlAliases.all(a, !has(a.directory) || "
+            f"a.directory.startsWith(self.code.path + '/') || {under('a.directory', '/srv')}"
+            f" || {under('a.directory', '/var/www')})",
+            "spec.urlAliases[].directory must be a subdirectory of spec.code.path (e.g. /app/staticfiles), or "
+            "under /srv or /var/www: never the code path itself or a parent of it",
+            ".urlAliases",
+        ),
+        Rule(
+            "self.urlAliases.all(a, !has(a.directory) || self.writableDirs.all(d, "
+            "a.directory != d.mountPath && !a.directory.startsWith(d.mountPath + '/')"
+            " && !d.mountPath.startsWith(a.directory + '/')))",
+            "spec.urlAliases[].directory must not be or contain a writable directory: serve one with writableDir",
+            ".urlAliases",
+        ),
+        Rule(
+            "self.urlAliases.all(a, self.urlAliases.exists_one(b, b.path == a.path))",
+            "spec.urlAliases[].path must be unique",
+            ".urlAliases",
+        ),
+        Rule(
+            "self.urlAliases.all(a, self.probes.path != a.path && !self.probes.path.startsWith(a.path + '/'))",
+            "spec.probes.path must not be under a spec.urlAliases[].path: the probes must reach the app",
+            ".probes.path",
         ),
         Rule(
             "self.security.allowDebugEnv || self.env.all(e, !(e.name in " + _DEBUG_NAMES + ")"
@@ -135,6 +185,17 @@ class Condition(ApiModel):
     message: str = Field("", max_length=MESSAGE_LIMIT, description="Human readable detail.")
 
 
+class ReleaseStatus(ApiModel):
+    """Where the release step of the current spec stands."""
+
+    job: str = Field(max_length=63, description="The release Job of the current spec.")
+    state: ReleaseState = Field(description="Running, Succeeded or Failed.")
+    message: str = Field("", max_length=MESSAGE_LIMIT, description="Why it failed, with its last log lines.")
+    succeeded_job: str | None = Field(
+        None, max_length=63, description="The last release Job that succeeded: the version the pods may run."
+    )
+
+
 class WsgiAppStatus(ApiModel):
     """Observed state, written by the operator."""
 
@@ -144,6 +205,7 @@ class WsgiAppStatus(ApiModel):
     ready_replicas: int | None = Field(None, description="Ready pods.")
     selector: str | None = Field(None, description="Label selector of the pods (scale subresource).")
     url: str | None = Field(None, description="Where the app is served.")
+    release: ReleaseStatus | None = Field(None, description="The release step, when spec.release is set.")
 
 
 class Metadata(ApiModel):

@@ -1,4 +1,8 @@
-"""Pure rendering: (WsgiApp, RenderSettings) -> the child objects. No I/O, no clock."""
+"""Pure rendering: (WsgiApp, RenderSettings) -> the child objects. No I/O, no clock.
+
+Which kinds exist, in which order, and which function here builds each, is the
+table in ``wsgi_operator.kinds``; ``render()`` walks it.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +14,37 @@ from .deployment import deployment
 from .hpa import autoscaler
 from .httproute import http_route
 from .ingress import ingress
-from .networkpolicy import network_policy
+from .job import release_job
+from .networkpolicy import network_policies
 from .pdb import disruption_budget
 from .service import service
 from .serviceaccount import service_account
 from .settings import RenderSettings
 
-__all__ = ["RenderSettings", "app_url", "render"]
+__all__ = [
+    "RenderSettings",
+    "app_url",
+    "autoscaler",
+    "config_maps",
+    "deployment",
+    "disruption_budget",
+    "http_route",
+    "ingress",
+    "network_policies",
+    "release_job",
+    "render",
+    "service",
+    "service_account",
+]
 
 
 def render(app: WsgiApp, settings: RenderSettings | None = None) -> list[dict[str, Any]]:
     """Every child object the WsgiApp wants, in apply order (dependencies first)."""
+    # Imported here: the table imports its builders from this package.
+    from ..kinds import CHILD_KINDS
+
     settings = settings or RenderSettings()
-    children: list[dict[str, Any] | None] = [
-        service_account(app),
-        *config_maps(app),
-        service(app),
-        deployment(app, settings),
-        network_policy(app, settings) if app.spec.network_policy.enabled else None,
-        disruption_budget(app),
-        autoscaler(app),
-        ingress(app),
-        http_route(app),
-    ]
-    return [c for c in children if c is not None]
+    return [obj for child in CHILD_KINDS for obj in child.objects(app, settings)]
 
 
 def app_url(app: WsgiApp) -> str:

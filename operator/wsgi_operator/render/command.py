@@ -95,7 +95,15 @@ def express_command(app: WsgiApp) -> list[str]:
         args.append("--access-log")
     if spec.error_pages.enabled and spec.error_pages.override_application:
         args.append("--error-override")
+    for path, directory in alias_directories(app):
+        args += ["--url-alias", path, directory]
     return args
+
+
+def alias_directories(app: WsgiApp) -> list[tuple[str, str]]:
+    """(URL path, directory) of every spec.urlAliases entry: the directory, or the writable dir's mount."""
+    mounts = {d.name: d.mount_path for d in app.spec.writable_dirs}
+    return [(a.path, a.directory or mounts[a.writable_dir or ""]) for a in app.spec.url_aliases]
 
 
 def request_bound_seconds(timeouts: Timeouts, threads: int) -> int:
@@ -113,10 +121,3 @@ def graceful_stop_seconds(app: WsgiApp) -> int:
 def termination_grace_seconds(app: WsgiApp, drain_seconds: int) -> int:
     """terminationGracePeriodSeconds: drain, then graceful stop, plus a margin for exit."""
     return drain_seconds + graceful_stop_seconds(app) + 5
-
-
-def pre_stop_command(drain_seconds: int) -> list[str]:
-    """preStop: keep serving while endpoints drop the pod, then Apache's graceful-stop
-    (SIGWINCH: finish in-flight requests, close the listener); the runtime's stop
-    signal that follows is the image's STOPSIGNAL SIGWINCH, the same request."""
-    return ["/bin/sh", "-c", f"sleep {drain_seconds}; exec {layout.APACHECTL} graceful-stop"]

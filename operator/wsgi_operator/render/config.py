@@ -9,7 +9,7 @@ from typing import Any
 from ..api import WsgiApp
 from ..api.server import ERROR_STATUSES
 from . import layout
-from .command import graceful_stop_seconds
+from .command import alias_directories, graceful_stop_seconds
 from .meta import config_name, entry_name, metadata
 
 #: Fixed bodies for the errors Apache itself produces: nothing from the request
@@ -58,7 +58,33 @@ def include_conf(app: WsgiApp) -> str:
     ]
     if spec.error_pages.enabled:
         lines += [f'ErrorDocument {code} "{_ERROR_TEXT[code]}"' for code in ERROR_STATUSES]
+    lines += _alias_directory_blocks(app)
     return "\n".join(lines) + "\n"
+
+
+def _alias_directory_blocks(app: WsgiApp) -> list[str]:
+    """What Apache may do in each directory it serves for spec.urlAliases (merged with express's own block).
+
+    No symlinks followed (a writable dir could hold one to anywhere), no
+    listings, never Python source or bytecode even if it lands there, and
+    responses a browser can cache. Files users uploaded (a writable dir) are
+    sandboxed: an uploaded HTML page runs no script on the app's origin.
+    """
+    blocks: list[str] = []
+    for alias, (_, directory) in zip(app.spec.url_aliases, alias_directories(app), strict=True):
+        blocks += [
+            f"<Directory '{directory}'>",
+            "    Options None",
+            '    <FilesMatch "\\.(py|pyc|pyo|pyd|pyw|wsgi)$">',
+            "        Require all denied",
+            "    </FilesMatch>",
+            f'    Header set Cache-Control "public, max-age={alias.max_age}"',
+            '    Header set X-Content-Type-Options "nosniff"',
+        ]
+        if alias.writable_dir:
+            blocks.append('    Header set Content-Security-Policy "sandbox"')
+        blocks.append("</Directory>")
+    return blocks
 
 
 def envvars_script(app: WsgiApp) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..api import WsgiApp
 from . import layout
-from .command import express_command, pre_stop_command, termination_grace_seconds
+from .command import express_command, termination_grace_seconds
 from .config import config_hash
 from .meta import CONFIG_HASH, RESTARTED_AT, config_name, entry_name, labels, metadata, selector_labels
 from .settings import RenderSettings
@@ -14,9 +14,28 @@ from .settings import RenderSettings
 _READ_ONLY_FILE_MODE = 0o444
 
 
+def probe_host(app: WsgiApp) -> str:
+    """The Host header of the default HTTP probes: the name users reach the app by.
+
+    Without one the kubelet sends the pod IP, which a framework checking the
+    host (Django's ALLOWED_HOSTS) answers with 400.
+    """
+    spec = app.spec
+    if spec.probes.host:
+        return spec.probes.host
+    named = [*(spec.ingress.hosts if spec.ingress else ()), *(spec.http_route.hostnames if spec.http_route else ())]
+    return next((h for h in named if not h.startswith("*.")), f"{app.metadata.name}.{app.metadata.namespace}.svc")
+
+
 def _probes(app: WsgiApp) -> dict[str, Any]:
     p = app.spec.probes
-    http = {"httpGet": {"path": p.path, "port": layout.PORT_NAME}}
+    http = {
+        "httpGet": {
+            "path": p.path,
+            "port": layout.PORT_NAME,
+            "httpHeaders": [{"name": "Host", "value": probe_host(app)}],
+        }
+    }
     defaults = {
         # Readiness asks the app; liveness only asks Apache, so a slow app is
         # taken out of rotation rather than killed mid-request.
@@ -52,9 +71,37 @@ def _code_volume(app: WsgiApp) -> dict[str, Any] | None:
     return None
 
 
+def _empty_dir(size_limit: str, medium: str) -> dict[str, Any]:
+    return {"sizeLimit": size_limit, **({"medium": medium} if medium else {})}
+
+
+def app_volumes_and_mounts(app: WsgiApp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The volumes any container running the app's code needs: the code, the
+    private temp dir and the declared writable dirs (the server's and the
+    release Job's alike)."""
+    spec = app.spec
+    volumes: list[dict[str, Any]] = [
+        {"name": "tmp", "emptyDir": _empty_dir(spec.temp_dir.size_limit, spec.temp_dir.medium)}
+    ]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": layout.TEMP_DIR}]
+    code = _code_volume(app)
+    if code:
+        volumes.append(code)
+        mounts.append({"name": "code", "mountPath": spec.code.path, "readOnly": True})
+    for d in spec.writable_dirs:
+        if d.persistent_volume_claim:
+            source: dict[str, Any] = {"persistentVolumeClaim": {"claimName": d.persistent_volume_claim.claim_name}}
+        else:
+            source = {"emptyDir": _empty_dir(d.size_limit, d.medium)}
+        volumes.append({"name": f"rw-{d.name}", **source})
+        mounts.append({"name": f"rw-{d.name}", "mountPath": d.mount_path})
+    return volumes, mounts
+
+
 def volumes_and_mounts(app: WsgiApp) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every volume of the pod and where the container mounts it. Only the server
-    root and the declared writable dirs are writable; the root filesystem is not."""
+    """Every volume of the server pod and where the container mounts it. Only the
+    server root, the temp dir and the declared writable dirs are writable; the
+    root filesystem is not."""
     volumes: list[dict[str, Any]] = [
         {"name": "server-root", "emptyDir": {"sizeLimit": layout.SERVER_ROOT_SIZE}},
         {"name": "entry", "configMap": {"name": entry_name(app), "defaultMode": _READ_ONLY_FILE_MODE}},
@@ -65,17 +112,8 @@ def volumes_and_mounts(app: WsgiApp) -> tuple[list[dict[str, Any]], list[dict[st
         {"name": "entry", "mountPath": layout.ENTRY_DIR, "readOnly": True},
         {"name": "config", "mountPath": layout.CONF_DIR, "readOnly": True},
     ]
-    code = _code_volume(app)
-    if code:
-        volumes.append(code)
-        mounts.append({"name": "code", "mountPath": app.spec.code.path, "readOnly": True})
-    for d in app.spec.writable_dirs:
-        empty: dict[str, Any] = {"sizeLimit": d.size_limit}
-        if d.medium:
-            empty["medium"] = d.medium
-        volumes.append({"name": f"rw-{d.name}", "emptyDir": empty})
-        mounts.append({"name": f"rw-{d.name}", "mountPath": d.mount_path})
-    return volumes, mounts
+    app_volumes, app_mounts = app_volumes_and_mounts(app)
+    return volumes + app_volumes, mounts + app_mounts
 
 
 def _security_contexts(app: WsgiApp) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -101,43 +139,40 @@ def _security_contexts(app: WsgiApp) -> tuple[dict[str, Any], dict[str, Any]]:
     return pod, container
 
 
-def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
-    """The pod template; also what the Pod Security tests admit."""
+def app_container(app: WsgiApp, name: str, command: list[str], mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A container running the app's image with its environment, resources and
+    hardened securityContext: the server, or the release Job."""
     spec = app.spec
-    volumes, mounts = volumes_and_mounts(app)
-    pod_sc, container_sc = _security_contexts(app)
     container: dict[str, Any] = {
-        "name": "wsgi",
+        "name": name,
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
-        "command": express_command(app),
-        "ports": [{"name": layout.PORT_NAME, "containerPort": spec.server.port, "protocol": "TCP"}],
+        "command": command,
     }
-    if spec.env:
-        container["env"] = [e.model_dump(by_alias=True, exclude_none=True) for e in spec.env]
+    # TMPDIR first: the API refuses it in spec.env, and env beats envFrom.
+    container["env"] = [
+        {"name": "TMPDIR", "value": layout.TEMP_DIR},
+        *(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
+    ]
     if spec.env_from:
         container["envFrom"] = list(spec.env_from)
     container["resources"] = spec.resources.model_dump(by_alias=True)
-    container.update(_probes(app))
-    container["lifecycle"] = {"preStop": {"exec": {"command": pre_stop_command(settings.drain_seconds)}}}
-    container["securityContext"] = container_sc
+    container["securityContext"] = _security_contexts(app)[1]
     container["volumeMounts"] = mounts
+    return container
 
-    annotations = dict(spec.pod_annotations)
-    annotations[CONFIG_HASH] = config_hash(app)
-    restarted = app.metadata.annotations.get(RESTARTED_AT)
-    if restarted:
-        annotations[RESTARTED_AT] = restarted
 
+def app_pod_spec(app: WsgiApp, containers: list[dict[str, Any]], volumes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pod-level settings every pod of the app shares (server and release Job)."""
+    spec = app.spec
     pod: dict[str, Any] = {
         "serviceAccountName": app.metadata.name,
         "automountServiceAccountToken": False,
         # Service links put every Service of the namespace into the env: noise
         # for the app, and a map of the namespace for an attacker.
         "enableServiceLinks": False,
-        "terminationGracePeriodSeconds": termination_grace_seconds(app, settings.drain_seconds),
-        "securityContext": pod_sc,
-        "containers": [container],
+        "securityContext": _security_contexts(app)[0],
+        "containers": containers,
         "volumes": volumes,
     }
     if spec.security.host_users is not None:
@@ -154,6 +189,31 @@ def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
         pod["topologySpreadConstraints"] = list(spec.topology_spread_constraints)
     if spec.priority_class_name:
         pod["priorityClassName"] = spec.priority_class_name
+    return pod
+
+
+def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
+    """The server's pod template; also what the Pod Security tests admit."""
+    spec = app.spec
+    volumes, mounts = volumes_and_mounts(app)
+    container = app_container(app, "wsgi", express_command(app), mounts)
+    container["ports"] = [{"name": layout.PORT_NAME, "containerPort": spec.server.port, "protocol": "TCP"}]
+    container.update(_probes(app))
+    # preStop only drains: the pod keeps serving while endpoints and the
+    # ingress drop it. The image's STOPSIGNAL (SIGWINCH, Apache's
+    # graceful-stop) that the kubelet sends next stops Apache, exactly once: a
+    # second graceful-stop makes Apache escalate to SIGTERM and SIGKILL and
+    # kills the requests still running.
+    container["lifecycle"] = {"preStop": {"sleep": {"seconds": settings.drain_seconds}}}
+
+    annotations = dict(spec.pod_annotations)
+    annotations[CONFIG_HASH] = config_hash(app)
+    restarted = app.metadata.annotations.get(RESTARTED_AT)
+    if restarted:
+        annotations[RESTARTED_AT] = restarted
+
+    pod = app_pod_spec(app, [container], volumes)
+    pod["terminationGracePeriodSeconds"] = termination_grace_seconds(app, settings.drain_seconds)
     return {
         "metadata": {"labels": {**spec.pod_labels, **labels(app)}, "annotations": dict(sorted(annotations.items()))},
         "spec": pod,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# The private temp dir (an emptyDir; TMPDIR points at it) is declared by the
+# API, whose rules keep the code and the writable dirs out of it.
+from ..api.app import TEMP_DIR as TEMP_DIR
+
 #: Generated entry script, its own ConfigMap, apart from the code (the guide's
 #: "separate the WSGI script file from the project code").
 ENTRY_DIR = "/etc/wsgi/entry"

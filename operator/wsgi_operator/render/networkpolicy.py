@@ -6,6 +6,7 @@ from typing import Any
 
 from ..api import WsgiApp
 from ..api.network import Peer
+from .job import RELEASE_LABEL
 from .meta import APP_LABEL, metadata, selector_labels
 from .settings import RenderSettings
 
@@ -44,6 +45,32 @@ def network_policy(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
     # Whatever a peer may reach, on these pods only the app port listens.
     ingress += [{"from": [_peer(p)], "ports": app_port} for p in np.ingress_from]
 
+    return _policy(app, app.metadata.name, selector_labels(app), ingress, _egress(app, settings))
+
+
+def network_policies(app: WsgiApp, settings: RenderSettings) -> list[dict[str, Any]]:
+    """The app's NetworkPolicy and its release Job's, unless ``spec.networkPolicy.enabled`` is false."""
+    if not app.spec.network_policy.enabled:
+        return []
+    release = release_network_policy(app, settings)
+    return [network_policy(app, settings), *([release] if release else [])]
+
+
+def release_network_policy(app: WsgiApp, settings: RenderSettings) -> dict[str, Any] | None:
+    """The release Job's fence: nothing may connect to its pods; they reach what the app may reach.
+
+    Its own policy, because the release pods do not carry the app's selector
+    label (the Service must not select them); applied with the app's, before
+    the Job, so no release pod ever runs unfenced.
+    """
+    if app.spec.release is None or not app.spec.network_policy.enabled:
+        return None
+    name = f"{app.metadata.name}-release"
+    return _policy(app, name, {RELEASE_LABEL: app.metadata.name}, [], _egress(app, settings))
+
+
+def _egress(app: WsgiApp, settings: RenderSettings) -> list[dict[str, Any]]:
+    np = app.spec.network_policy
     egress: list[dict[str, Any]] = []
     if np.allow_dns:
         dns = {
@@ -56,12 +83,18 @@ def network_policy(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
         if p.ports:
             rule["ports"] = _ports(p)
         egress.append(rule)
+    return egress
+
+
+def _policy(
+    app: WsgiApp, name: str, pods: dict[str, str], ingress: list[dict[str, Any]], egress: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": metadata(app, app.metadata.name),
+        "metadata": metadata(app, name),
         "spec": {
-            "podSelector": {"matchLabels": selector_labels(app)},
+            "podSelector": {"matchLabels": pods},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": ingress,
             "egress": egress,

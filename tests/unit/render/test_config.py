@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import invalid_specs
-from support.rendered import Kinds, RenderKinds, include_conf
+from support.rendered import Kinds, RenderKinds, command, include_conf
 from wsgi_operator.api.server import ERROR_STATUSES
 
 # --- entry script ---------------------------------------------------------------------------------
@@ -140,3 +140,39 @@ def test_config_hash_is_stable_otherwise(render_kinds: RenderKinds, patch: dict[
 
 def test_config_hash_is_short_hex(render_kinds: RenderKinds) -> None:
     assert re.fullmatch(r"[0-9a-f]{16}", config_hash(render_kinds()))
+
+
+ALIASES = {
+    "writableDirs": [{"name": "media", "mountPath": "/var/lib/shop/media"}],
+    "urlAliases": [
+        {"path": "/static", "directory": "/app/staticfiles"},
+        {"path": "/media", "writableDir": "media", "maxAge": 60},
+    ],
+}
+
+
+def test_url_aliases_are_served_by_apache(render_kinds: RenderKinds) -> None:
+    kinds = render_kinds(ALIASES)
+    argv = command(kinds)
+    pairs = [argv[i + 1 : i + 3] for i, a in enumerate(argv) if a == "--url-alias"]
+    assert pairs == [["/static", "/app/staticfiles"], ["/media", "/var/lib/shop/media"]]
+
+
+def test_aliased_directories_follow_no_links_and_never_serve_python(render_kinds: RenderKinds) -> None:
+    text = "\n".join(include_conf(render_kinds(ALIASES)))
+    static = text[text.index("<Directory '/app/staticfiles'>") : text.index("</Directory>")]
+    media = text[text.index("<Directory '/var/lib/shop/media'>") :]
+    for block, max_age in ((static, 3600), (media, 60)):
+        assert "Options None" in block
+        assert '<FilesMatch "\\.(py|pyc|pyo|pyd|pyw|wsgi)$">' in block and "Require all denied" in block
+        assert f'Header set Cache-Control "public, max-age={max_age}"' in block
+        assert 'Header set X-Content-Type-Options "nosniff"' in block
+    # Only uploads are sandboxed: a user's HTML runs no script on the app's origin.
+    assert 'Content-Security-Policy "sandbox"' in media
+    assert "Content-Security-Policy" not in static
+
+
+def test_no_aliases_no_directory_blocks(render_kinds: RenderKinds) -> None:
+    kinds = render_kinds()
+    assert "--url-alias" not in command(kinds)
+    assert not [line for line in include_conf(kinds) if line.startswith("<Directory")]

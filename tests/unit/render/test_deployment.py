@@ -131,9 +131,9 @@ def test_only_server_root_and_declared_dirs_are_writable(render_kinds: RenderKin
     kinds = render_kinds(patch)
     writable = {m["mountPath"] for m in container(kinds)["volumeMounts"] if not m.get("readOnly")}
     declared = {d["mountPath"] for d in patch.get("writableDirs", [])}
-    assert writable == {SERVER_ROOT} | declared
+    assert writable == {SERVER_ROOT, "/var/tmp"} | declared
     assert container(kinds)["securityContext"]["readOnlyRootFilesystem"] is True
-    # Every writable volume is an emptyDir.
+    # Every writable volume is an emptyDir (unless a PVC is declared).
     names = {m["name"] for m in container(kinds)["volumeMounts"] if not m.get("readOnly")}
     assert all("emptyDir" in volume(kinds, n) for n in names)  # type: ignore[operator]
 
@@ -239,10 +239,11 @@ def test_without_autoscaling_the_deployment_owns_replicas(render_kinds: RenderKi
 
 def test_default_probes(render_kinds: RenderKinds) -> None:
     c = container(render_kinds())
-    assert c["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    host = [{"name": "Host", "value": "shop.shop.svc"}]
+    assert c["readinessProbe"]["httpGet"] == {"path": "/", "port": "http", "httpHeaders": host}
     assert c["livenessProbe"]["tcpSocket"] == {"port": "http"}
     assert "httpGet" not in c["livenessProbe"]
-    assert c["startupProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    assert c["startupProbe"]["httpGet"] == {"path": "/", "port": "http", "httpHeaders": host}
     # The startup probe waits at least as long as express's startup timeout.
     s = c["startupProbe"]
     assert s["periodSeconds"] * s["failureThreshold"] >= 15
@@ -292,7 +293,7 @@ def test_pod_pass_through_fields(render_kinds: RenderKinds) -> None:
     assert c["image"] == invalid_specs.IMAGE
     assert c["imagePullPolicy"] == "Always"
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
-    assert c["env"] == patch["env"]
+    assert c["env"] == [{"name": "TMPDIR", "value": "/var/tmp"}, *patch["env"]]
     assert c["envFrom"] == patch["envFrom"]
     assert c["resources"] == patch["resources"]
     assert pod["nodeSelector"] == patch["nodeSelector"]
@@ -314,7 +315,7 @@ def test_optional_pod_fields_absent_by_default(render_kinds: RenderKinds) -> Non
         "priorityClassName",
     ):
         assert key not in pod, key
-    assert "env" not in c and "envFrom" not in c
+    assert c["env"] == [{"name": "TMPDIR", "value": "/var/tmp"}] and "envFrom" not in c
     assert c["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
 
 
@@ -368,3 +369,39 @@ def test_requests_above_default_limits_never_render_an_invalid_pod(
         assert limit is None or _quantity(limit) >= _quantity(value), (
             f"requests.{name}={value} above limits.{name}={limit}"
         )
+
+
+@pytest.mark.parametrize(
+    ("patch", "host"),
+    [
+        ({}, "shop.shop.svc"),
+        ({"ingress": {"hosts": ["*.example.com", "shop.example.com"]}}, "shop.example.com"),
+        ({"ingress": {"hosts": ["*.example.com"]}}, "shop.shop.svc"),
+        ({"httpRoute": {"parentRefs": [{"name": "gw"}], "hostnames": ["route.example.org"]}}, "route.example.org"),
+        ({"ingress": {"hosts": ["shop.example.com"]}, "probes": {"host": "probe.internal"}}, "probe.internal"),
+    ],
+    ids=["service-dns", "first-non-wildcard-host", "wildcard-only", "route", "explicit"],
+)
+def test_probes_send_a_host_the_app_accepts(render_kinds: RenderKinds, patch: dict[str, Any], host: str) -> None:
+    c = container(render_kinds(patch))
+    for probe in ("readinessProbe", "startupProbe"):
+        assert c[probe]["httpGet"]["httpHeaders"] == [{"name": "Host", "value": host}]
+
+
+def test_private_temp_dir_is_a_sized_empty_dir_named_by_tmpdir(render_kinds: RenderKinds) -> None:
+    kinds = render_kinds({"tempDir": {"sizeLimit": "1Gi", "medium": "Memory"}})
+    c = container(kinds)
+    assert {"name": "tmp", "mountPath": "/var/tmp"} in c["volumeMounts"]
+    assert volume(kinds, "tmp") == {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi", "medium": "Memory"}}
+    assert c["env"][0] == {"name": "TMPDIR", "value": "/var/tmp"}
+
+
+def test_writable_dir_backed_by_a_claim(render_kinds: RenderKinds) -> None:
+    patch = {
+        "writableDirs": [
+            {"name": "data", "mountPath": "/var/lib/shop/data", "persistentVolumeClaim": {"claimName": "shop-data"}}
+        ]
+    }
+    kinds = render_kinds(patch)
+    assert volume(kinds, "rw-data") == {"name": "rw-data", "persistentVolumeClaim": {"claimName": "shop-data"}}
+    assert {"name": "rw-data", "mountPath": "/var/lib/shop/data"} in container(kinds)["volumeMounts"]
