@@ -43,7 +43,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from wsgi_operator.controller.apply import FIELD_MANAGER, ApiError, Resource
+from wsgi_operator.controller.apply import FIELD_MANAGER, ApiError
+from wsgi_operator.kinds import Resource
 
 Key = tuple[str, str, str, str]
 """(apiVersion, kind, namespace, name)."""
@@ -77,7 +78,7 @@ _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp",
 class Call:
     """One call the reconciler made."""
 
-    verb: str  # get, apply, delete, patch_status, post_event
+    verb: str  # get, list, log, apply, delete, patch_status, post_event
     kind: str
     namespace: str
     name: str
@@ -254,6 +255,8 @@ class FakeKube:
         self._faults: list[_Fault] = []
         self._versions = itertools.count(1)
         self._creations: Counter[Key] = Counter()
+        #: (namespace, pod) -> what the pod printed, for ``log``.
+        self.logs: dict[tuple[str, str], str] = {}
 
     # -- the KubeClient protocol --------------------------------------------
 
@@ -320,6 +323,22 @@ class FakeKube:
         self._bump(obj)
         self._mark_wrote(call)
         return copy.deepcopy(obj)
+
+    def list(self, resource: Resource, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """Objects of ``resource`` in ``namespace`` whose labels match every ``key=value`` of ``selector``."""
+        self._record(Call("list", resource.kind, namespace, selector))
+        wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
+        return [
+            copy.deepcopy(obj)
+            for (api_version, kind, ns, _), obj in sorted(self.objects.items())
+            if (api_version, kind, ns) == (resource.api_version, resource.kind, namespace)
+            and wanted.items() <= (obj["metadata"].get("labels") or {}).items()
+        ]
+
+    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
+        """The last ``tail_lines`` lines of what ``set_log`` said the pod printed."""
+        self._record(Call("log", "Pod", namespace, pod))
+        return "".join(self.logs.get((namespace, pod), "").splitlines(keepends=True)[-tail_lines:])
 
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
         meta = involved["metadata"]

@@ -40,18 +40,20 @@ from wsgi_operator.controller.children import ChildRef, child_ref, managed_signa
 from wsgi_operator.controller.memory import Memory
 from wsgi_operator.controller.reconcile import Reconciler, Result, Trigger
 from wsgi_operator.render import RenderSettings, render
+from wsgi_operator.render.job import release_job_name
 
 APP, NS, UID = "web", "shop", "uid-web"
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
 SETTINGS = RenderSettings()
 
-SA, CM_ENTRY, CM_CONFIG, SVC, DEPLOY, NETPOL, PDB = CHILDREN = (
+# In apply order: the fences first.
+SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC, DEPLOY, PDB = CHILDREN = (
     "ServiceAccount/web",
+    "NetworkPolicy/web",
     "ConfigMap/web-entry",
     "ConfigMap/web-config",
     "Service/web",
     "Deployment/web",
-    "NetworkPolicy/web",
     "PodDisruptionBudget/web",
 )
 HPA, ING, ROUTE = "HorizontalPodAutoscaler/web", "Ingress/web", "HTTPRoute/web"
@@ -71,6 +73,12 @@ SECRET_ENV = {"env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"na
 INVALID_CEL = {"writableDirs": [{"name": "scratch", "mountPath": "/tmp/scratch"}]}
 NEW_IMAGE = {"image": "registry.example.com/test/app:2"}
 SVC_LABEL = ("metadata", "labels", "app.kubernetes.io/name")
+RELEASE_SPEC = {"release": {"command": ["python", "manage.py", "migrate", "--noinput"]}}
+PVC_DIR = {
+    "writableDirs": [
+        {"name": "data", "mountPath": "/var/lib/shop/data", "persistentVolumeClaim": {"claimName": "data"}}
+    ]
+}
 
 # Condition (status, reason) pairs.
 PENDING = ("Unknown", "RolloutPending")
@@ -89,6 +97,21 @@ ABSENT: Any = _Absent()
 
 def app_body(*spec: Mapping[str, Any] | None, generation: int = 1) -> dict[str, Any]:
     return wsgiapp_manifest(APP, NS, *spec, metadata={"uid": UID, "generation": generation})
+
+
+NEW_RELEASE = (RELEASE_SPEC, NEW_IMAGE)
+JOB_NAME = release_job_name(validate(app_body(RELEASE_SPEC)))
+NEW_JOB_NAME = release_job_name(validate(app_body(*NEW_RELEASE)))
+RUNNING = "the release Job is running; the current version keeps serving"
+SUCCEEDED = "the release Job succeeded"
+FAILED_LOG = (
+    "BackoffLimitExceeded: Job has reached the specified backoff limit; last log lines of pod "
+    f"{NEW_JOB_NAME}-x1:\nOperations to perform:\ndjango.db.utils.OperationalError: no such table: shop_order"
+)
+JOB, NEW_JOB, NP_REL = f"Job/{JOB_NAME}", f"Job/{NEW_JOB_NAME}", "NetworkPolicy/web-release"
+#: With spec.release: what is applied before the release succeeds (not the server's Deployment and ConfigMaps).
+BEFORE_RELEASE = (SA, NETPOL, NP_REL, SVC, JOB, PDB)
+WITH_RELEASE = (SA, NETPOL, NP_REL, CM_ENTRY, CM_CONFIG, SVC, JOB, DEPLOY, PDB)
 
 
 # -- the world a row runs in ----------------------------------------------------
@@ -166,6 +189,36 @@ def restarted() -> Step:
 def exists(kind: str, name: str, api_version: str = "v1") -> Step:
     """An object the app may reference (ConfigMap, Secret, PVC)."""
     return lambda w: w.fake.put({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": NS}})
+
+
+def claim(name: str, *modes: str) -> Step:
+    """A PersistentVolumeClaim with ``modes``."""
+    obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": NS}}
+    return lambda w: w.fake.put({**obj, "spec": {"accessModes": list(modes)}})
+
+
+def pod(name: str, waiting: str, message: str) -> Step:
+    """A server pod whose container waits with ``waiting`` (what the kubelet reports)."""
+    meta = {"name": name, "namespace": NS, "labels": {"wsgi-operator.io/app": APP}}
+    state = {"waiting": {"reason": waiting, "message": message}}
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {"containerStatuses": [{"state": state}]}}
+    return lambda w: w.fake.put(obj)
+
+
+def job_finished(spec: Mapping[str, Any], kind: str, reason: str = "", message: str = "", log: str = "") -> Step:
+    """The Job controller reports the release Job of ``spec`` finished (``Complete`` or ``Failed``);
+    with ``log``, one pod of it printed that."""
+
+    def step(w: World) -> None:
+        name = release_job_name(validate(app_body(spec)))
+        condition = {"type": kind, "status": "True", "reason": reason, "message": message}
+        w.fake.set_status("Job", name, {"conditions": [condition]})
+        if log:
+            meta = {"name": f"{name}-x1", "namespace": NS, "labels": {"batch.kubernetes.io/job-name": name}}
+            w.fake.put({"apiVersion": "v1", "kind": "Pod", "metadata": meta})
+            w.fake.logs[(NS, f"{name}-x1")] = log
+
+    return step
 
 
 def foreign(kind: str, name: str) -> Step:
@@ -260,7 +313,7 @@ class RefreshStatus:
         return None
 
 
-CREATE, UPDATE, RESUME, DRIFT, RESYNC = (Reconcile(t) for t in Trigger)
+CREATE, UPDATE, RESUME, DRIFT, RESYNC, RELEASE = (Reconcile(t) for t in Trigger)
 
 
 # -- expectations -----------------------------------------------------------------
@@ -561,19 +614,20 @@ ROWS = [
             message="PersistentVolumeClaim 'data' (spec.code.persistentVolumeClaim.claimName) not found",
         ),
         outcome=Outcome.MISSING_REFERENCE,
-        requests=("get-meta PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
+        # A claim is read whole: its access modes decide whether the pods can share it.
+        requests=("get PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
     ),
     Row(
-        "create/missing-secret-and-envfrom-configmap",
+        "create/missing-envfrom-configmap-and-secrets-never-read",
         CREATE,
         spec=(SECRET_ENV, {"envFrom": [{"configMapRef": {"name": "settings"}}]}),
         status=held(
             Outcome.MISSING_REFERENCE,
-            message="Secret 'db' (spec.env[0].valueFrom.secretKeyRef.name) not found; "
-            "ConfigMap 'settings' (spec.envFrom[0].configMapRef.name) not found in namespace shop",
+            message="ConfigMap 'settings' (spec.envFrom[0].configMapRef.name) not found in namespace shop",
         ),
         outcome=Outcome.MISSING_REFERENCE,
-        requests=("get-meta Secret/db", "get-meta ConfigMap/settings", GET_DEPLOYMENT, STATUS_WRITE),
+        # No Secret is read: the operator holds no permission on Secrets.
+        requests=("get-meta ConfigMap/settings", GET_DEPLOYMENT, STATUS_WRITE),
     ),
     Row(
         "create/optional-references-not-checked",
@@ -599,34 +653,169 @@ ROWS = [
         status=applied_status(),
         outcome=Outcome.APPLIED,
         corrected=CHILDREN,
-        requests=("get-meta ConfigMap/code", "get-meta Secret/db", *GETS_META, *APPLIES, STATUS_WRITE),
+        requests=("get-meta ConfigMap/code", *GETS_META, *APPLIES, STATUS_WRITE),
     ),
     Row(
-        "update/missing-secret-keeps-available",
-        UPDATE,
+        "deployment-event/pod-missing-a-secret-names-the-field",
+        RefreshStatus(),
         spec=(SECRET_ENV,),
-        generation=2,
-        history=(applied(), rollout(), reconciled()),
-        status=held(
-            Outcome.MISSING_REFERENCE,
-            AVAILABLE,
-            generation=2,
-            since=(T1, T1, T0),
-            message="Secret 'db'",
-            fields={"replicas": 2, "url": SVC_URL},
+        history=(
+            reconciled(SECRET_ENV),
+            rollout(ready=0, updated=2),
+            pod("web-abc", "CreateContainerConfigError", 'secret "db" not found'),
         ),
-        outcome=Outcome.MISSING_REFERENCE,
-        requests=("get-meta Secret/db", GET_DEPLOYMENT, STATUS_WRITE),
-        kept=CHILDREN,
+        status=applied_status(
+            ("False", Outcome.MISSING_REFERENCE),
+            since=(T1, T0, T1),
+            message='pod web-abc cannot start: secret "db" not found (spec.env[0].valueFrom.secretKeyRef.name)',
+            fields={"replicas": 2},
+        ),
+        requests=(f"list Pod/{SELECTOR}", STATUS_WRITE),
+    ),
+    Row(
+        "deployment-event/pods-just-starting-say-nothing",
+        RefreshStatus(),
+        spec=(SECRET_ENV,),
+        history=(reconciled(SECRET_ENV), rollout(ready=0, updated=2), pod("web-abc", "ContainerCreating", "")),
+        status=applied_status(("False", "ReplicasNotReady"), since=(T1, T0, T1), fields={"replicas": 2}),
+        requests=(f"list Pod/{SELECTOR}", STATUS_WRITE),
+    ),
+    Row(
+        "create/read-write-once-pod-claim-refused",
+        CREATE,
+        spec=(PVC_DIR,),
+        history=(claim("data", "ReadWriteOncePod"),),
+        status=held(Outcome.INVALID_REFERENCE, message="PersistentVolumeClaim 'data' (spec.writableDirs[0]"),
+        outcome=Outcome.INVALID_REFERENCE,
+        requests=("get PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "create/read-write-once-claim-with-two-replicas-refused",
+        CREATE,
+        spec=(PVC_DIR,),
+        history=(claim("data", "ReadWriteOnce"),),
+        status=held(Outcome.INVALID_REFERENCE, message="PersistentVolumeClaim 'data' (spec.writableDirs[0]"),
+        outcome=Outcome.INVALID_REFERENCE,
+        requests=("get PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
+    ),
+    Row(
+        "create/read-write-once-claim-with-one-replica",
+        CREATE,
+        spec=(PVC_DIR, {"replicas": 1}),
+        history=(claim("data", "ReadWriteOnce"),),
+        applies=CHILDREN,
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=CHILDREN,
+    ),
+    Row(
+        "create/read-write-many-claim-with-autoscaling",
+        CREATE,
+        spec=(PVC_DIR, AUTOSCALING),
+        history=(claim("data", "ReadWriteMany"),),
+        applies=(*CHILDREN, HPA),
+        status=applied_status(),
+        outcome=Outcome.APPLIED,
+        corrected=(*CHILDREN, HPA),
+    ),
+    Row(
+        "create/read-write-once-claim-with-autoscaling-refused",
+        CREATE,
+        spec=(PVC_DIR, AUTOSCALING),
+        history=(claim("data", "ReadWriteOnce"),),
+        status=held(Outcome.INVALID_REFERENCE, message="may run 5 replicas"),
+        outcome=Outcome.INVALID_REFERENCE,
+        requests=("get PersistentVolumeClaim/data", GET_DEPLOYMENT, STATUS_WRITE),
     ),
     Row(
         "create/reference-read-error-propagates-before-any-status",
         CREATE,
-        spec=(SECRET_ENV,),
-        faults=(methodcaller("fail", "get", "Secret", status=403),),
+        spec=(CODE_CM,),
+        faults=(methodcaller("fail", "get", "ConfigMap", status=403),),
         raises=403,
-        failed=("get-meta Secret/db 403",),
-        requests=("get-meta Secret/db",),
+        failed=("get-meta ConfigMap/code 403",),
+        requests=("get-meta ConfigMap/code",),
+    ),
+    # ---- release
+    Row(
+        "create/release-runs-first-and-holds-the-server-back",
+        CREATE,
+        spec=(RELEASE_SPEC,),
+        applies=BEFORE_RELEASE,
+        status=held(
+            Outcome.RELEASE_PENDING,
+            message=f"release Job {JOB_NAME}: the release Job is running",
+            fields={"release": {"job": JOB_NAME, "state": "Running", "message": RUNNING}},
+        ),
+        outcome=Outcome.RELEASE_PENDING,
+        absent=(DEPLOY, CM_ENTRY, CM_CONFIG),
+    ),
+    Row(
+        "release/succeeded-then-the-server-rolls",
+        RELEASE,
+        spec=(RELEASE_SPEC,),
+        history=(reconciled(RELEASE_SPEC), job_finished(RELEASE_SPEC, "Complete")),
+        applies=(*BEFORE_RELEASE, *WITH_RELEASE),
+        status=applied_status(
+            since=(T1, T1, T1),
+            fields={"release": {"job": JOB_NAME, "state": "Succeeded", "message": SUCCEEDED, "succeededJob": JOB_NAME}},
+        ),
+        outcome=Outcome.APPLIED,
+        corrected=(CM_ENTRY, CM_CONFIG, DEPLOY),
+        present=(DEPLOY, CM_ENTRY, CM_CONFIG),
+    ),
+    Row(
+        "resync/released-version-is-not-released-again",
+        RESYNC,
+        spec=(RELEASE_SPEC,),
+        history=(
+            reconciled(RELEASE_SPEC),
+            job_finished(RELEASE_SPEC, "Complete"),
+            reconciled(RELEASE_SPEC, trigger=Trigger.RELEASE),
+        ),
+        applies=WITH_RELEASE,
+        outcome=Outcome.APPLIED,
+        writes=(),
+    ),
+    Row(
+        "release/failed-keeps-the-old-version-and-shows-the-log",
+        RELEASE,
+        spec=NEW_RELEASE,
+        generation=2,
+        history=(
+            reconciled(RELEASE_SPEC),
+            job_finished(RELEASE_SPEC, "Complete"),
+            reconciled(RELEASE_SPEC, trigger=Trigger.RELEASE),
+            rollout(),
+            reconciled(*NEW_RELEASE, generation=2, trigger=Trigger.UPDATE),
+            job_finished(
+                {**RELEASE_SPEC, **NEW_IMAGE},
+                "Failed",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                log="Operations to perform:\ndjango.db.utils.OperationalError: no such table: shop_order\n",
+            ),
+        ),
+        applies=(SA, NETPOL, NP_REL, SVC, NEW_JOB, PDB),
+        status=held(
+            Outcome.RELEASE_FAILED,
+            AVAILABLE,
+            generation=2,
+            since=(T0, T0, T0),
+            message=f"release Job {NEW_JOB_NAME} failed, the current version keeps serving: BackoffLimitExceeded: "
+            "Job has reached the specified backoff limit; last log lines of pod "
+            f"{NEW_JOB_NAME}-x1:\nOperations to perform:\ndjango.db.utils.OperationalError: no such table",
+            fields={
+                "release": {
+                    "job": NEW_JOB_NAME,
+                    "state": "Failed",
+                    "message": FAILED_LOG,
+                    "succeededJob": JOB_NAME,
+                }
+            },
+        ),
+        outcome=Outcome.RELEASE_FAILED,
+        kept=(DEPLOY, CM_ENTRY, CM_CONFIG, JOB),
     ),
     # ---- NameConflict
     Row(
@@ -660,23 +849,23 @@ ROWS = [
         "create/third-apply-fails",
         CREATE,
         faults=(methodcaller("fail_nth_apply", 3),),
-        applies=(SA, CM_ENTRY, CM_CONFIG),
+        applies=(SA, NETPOL, CM_ENTRY),
         status=held(
-            Outcome.APPLY_FAILED, message="500 Internal Server Error: injected 500 on apply ConfigMap/web-config"
+            Outcome.APPLY_FAILED, message="500 Internal Server Error: injected 500 on apply ConfigMap/web-entry"
         ),
         raises=500,
-        failed=("apply ConfigMap/web-config 500",),
+        failed=("apply ConfigMap/web-entry 500",),
         requests=(*GETS_META, *APPLIES[:3], GET_DEPLOYMENT, STATUS_WRITE),
-        present=(SA, CM_ENTRY),
-        absent=(CM_CONFIG, DEPLOY),
+        present=(SA, NETPOL),
+        absent=(CM_ENTRY, DEPLOY),
     ),
     Row(
         "update/failed-apply-prunes-nothing",
         UPDATE,
         generation=2,
         history=(applied(INGRESS),),
-        faults=(methodcaller("fail_nth_apply", 5, 503),),
-        applies=CHILDREN[:5],
+        faults=(methodcaller("fail_nth_apply", 6, 503),),
+        applies=CHILDREN[:6],
         status=held(Outcome.APPLY_FAILED, PENDING, generation=2, message="503 Service Unavailable"),
         raises=503,
         failed=("apply Deployment/web 503",),
@@ -686,7 +875,7 @@ ROWS = [
         "create/conflict-on-a-name",
         CREATE,
         faults=(methodcaller("conflict_on", "web-config"),),
-        applies=(SA, CM_ENTRY, CM_CONFIG),
+        applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG),
         status=held(Outcome.APPLY_FAILED, message="409 Conflict"),
         raises=409,
         failed=("apply ConfigMap/web-config 409",),
@@ -788,7 +977,7 @@ ROWS = [
         RESYNC,
         history=(reconciled(),),
         unseen=(deleted(SVC), foreign("Service", "web")),
-        applies=(SA, CM_ENTRY, CM_CONFIG, SVC),
+        applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC),
         status=held(Outcome.NAME_CONFLICT, PENDING, since=(T1, T1, T0)),
         outcome=Outcome.NAME_CONFLICT,
         failed=(f"apply {SVC} 422",),
@@ -799,7 +988,7 @@ ROWS = [
         RESYNC,
         history=(reconciled(),),
         unseen=(deleted(SVC),),
-        applies=(SA, CM_ENTRY, CM_CONFIG, SVC, SVC, DEPLOY, NETPOL, PDB),
+        applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC, SVC, DEPLOY, PDB),
         outcome=Outcome.APPLIED,
         corrected=(SVC,),
         events=(drift_event(SVC),),
@@ -853,11 +1042,11 @@ ROWS = [
         RESYNC,
         history=(reconciled(), drifted(SVC, SVC_LABEL), deleted(NETPOL)),
         applies=CHILDREN,
-        events=(drift_event(SVC, NETPOL),),
+        events=(drift_event(NETPOL, SVC),),
         outcome=Outcome.APPLIED,
-        corrected=(SVC, NETPOL),
+        corrected=(NETPOL, SVC),
         requests=("get-meta NetworkPolicy/web", *APPLIES, EVENT_POST),
-        writes=("apply Service/web", "apply NetworkPolicy/web", EVENT_POST),
+        writes=("apply NetworkPolicy/web", "apply Service/web", EVENT_POST),
     ),
     Row(
         "update/drift-corrected-without-event",

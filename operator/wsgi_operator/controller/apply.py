@@ -2,8 +2,8 @@
 
 Every request the reconciler makes goes through ``Kube.request``, which counts
 it (``wsgi_operator_api_requests_total``): the benchmark's "API requests per
-reconcile" is read from there. Paths come from a fixed table of the kinds the
-operator touches, so no discovery request is ever made.
+reconcile" is read from there. Paths come from the table of the kinds the
+operator touches (``wsgi_operator.kinds``), so no discovery request is ever made.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kubernetes import client, config
 
-from .. import GROUP, KIND, PLURAL, VERSION
+from ..kinds import CHILD_KINDS, EVENT, REFERENCE_KINDS, WSGIAPP, Resource
+
+# Re-exported: the reconciler reads Deployments and lists Pods through here.
+from ..kinds import DEPLOYMENT as DEPLOYMENT
+from ..kinds import POD as POD
 from . import metrics
 
 #: The field manager of every apply: the operator's claim on the fields it sets.
@@ -27,58 +30,24 @@ REQUEST_TIMEOUT = 30
 _APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 _MERGE_CONTENT_TYPE = "application/merge-patch+json"
 # Asking for metadata only: existence and ownership checks never pull a
-# Secret's data (or a large ConfigMap) into the operator's memory.
+# ConfigMap's data into the operator's memory.
 _METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
 
 
-@dataclass(frozen=True)
-class Resource:
-    """One namespaced API resource: where its objects live on the API server."""
-
-    group: str
-    version: str
-    kind: str
-    plural: str
-
-    @property
-    def api_version(self) -> str:
-        """The ``apiVersion`` of its objects."""
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self, namespace: str, name: str | None = None, subresource: str | None = None) -> str:
-        """URL path of the collection in ``namespace``, of one object, or of its subresource."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        path = f"{base}/namespaces/{namespace}/{self.plural}"
-        if name:
-            path += f"/{name}"
-        if subresource:
-            path += f"/{subresource}"
-        return path
-
-
-WSGIAPP = Resource(GROUP, VERSION, KIND, PLURAL)
-DEPLOYMENT = Resource("apps", "v1", "Deployment", "deployments")
-#: Every kind the renderer can produce, in the renderer's apply order.
-CHILD_RESOURCES: tuple[Resource, ...] = (
-    Resource("", "v1", "ServiceAccount", "serviceaccounts"),
-    Resource("", "v1", "ConfigMap", "configmaps"),
-    Resource("", "v1", "Service", "services"),
-    DEPLOYMENT,
-    Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
-    Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets"),
-    Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
-    Resource("networking.k8s.io", "v1", "Ingress", "ingresses"),
-    Resource("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
-)
-#: Kinds a WsgiApp may reference (and the operator only checks for existence).
-REFERENCE_RESOURCES: dict[str, Resource] = {
-    "ConfigMap": Resource("", "v1", "ConfigMap", "configmaps"),
-    "Secret": Resource("", "v1", "Secret", "secrets"),
-    "PersistentVolumeClaim": Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
-}
+#: Every kind the renderer can produce, in the renderer's apply order (kinds.CHILD_KINDS).
+CHILD_RESOURCES: tuple[Resource, ...] = tuple(c.resource for c in CHILD_KINDS)
+#: Kinds a WsgiApp may reference (and the operator only checks for existence), by kind.
+REFERENCE_RESOURCES: dict[str, Resource] = {r.kind: r for r in REFERENCE_KINDS}
 #: HTTP method of each request the reconciler makes (the key labels the metrics).
-_METHODS = {"get": "GET", "apply": "PATCH", "delete": "DELETE", "patch_status": "PATCH", "create": "POST"}
-EVENT = Resource("", "v1", "Event", "events")
+_METHODS = {
+    "get": "GET",
+    "list": "GET",
+    "log": "GET",
+    "apply": "PATCH",
+    "delete": "DELETE",
+    "patch_status": "PATCH",
+    "create": "POST",
+}
 _BY_KIND = {(r.api_version, r.kind): r for r in (*CHILD_RESOURCES, WSGIAPP)}
 
 
@@ -145,6 +114,14 @@ class KubeClient(Protocol):
         """Merge ``status`` into the status subresource; return the object as stored."""
         ...
 
+    def list(self, resource: Resource, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """The objects of ``resource`` in ``namespace`` matching the label ``selector``."""
+        ...
+
+    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
+        """The last ``tail_lines`` lines a pod's (only) container printed."""
+        ...
+
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
         """Record a Normal Event about ``involved``."""
         ...
@@ -173,10 +150,12 @@ class Kube:
         body: Any = None,
         content_type: str | None = None,
         accept: str = "application/json",
-    ) -> dict[str, Any]:
-        """Send one request and return the decoded JSON answer; raise ApiError on non-2xx.
+        text: bool = False,
+    ) -> Any:
+        """Send one request and return the decoded JSON answer (the body as text with ``text``);
+        raise ApiError on non-2xx.
 
-        ``verb`` is one of get, apply, delete, patch_status, create; it also labels the metrics.
+        ``verb`` is one of get, list, log, apply, delete, patch_status, create; it also labels the metrics.
         """
         headers = {"Accept": accept}
         if content_type:
@@ -196,11 +175,16 @@ class Kube:
             metrics.API_REQUESTS.labels(verb, resource.plural, "error").inc()
             raise
         metrics.API_REQUESTS.labels(verb, resource.plural, str(resp.status)).inc()
-        decoded = json.loads(data) if data else {}
         if not 200 <= resp.status <= 299:
+            try:
+                decoded = json.loads(data) if data else {}
+            except ValueError:
+                decoded = data.decode(errors="replace")
             message = decoded.get("message", "") if isinstance(decoded, dict) else str(decoded)
             raise ApiError(resp.status, resp.reason or "", message)
-        return decoded
+        if text:
+            return data.decode(errors="replace")
+        return json.loads(data) if data else {}
 
     def get(self, resource: Resource, namespace: str, name: str, *, metadata_only: bool = False) -> dict | None:
         """The object, or None if it does not exist."""
@@ -263,6 +247,17 @@ class Kube:
             query=[("fieldManager", self.field_manager)],
             body={"status": status},
             content_type=_MERGE_CONTENT_TYPE,
+        )
+
+    def list(self, resource: Resource, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """The objects of ``resource`` in ``namespace`` matching the label ``selector``."""
+        answer = self.request("list", resource, resource.path(namespace), query=[("labelSelector", selector)])
+        return answer.get("items") or []
+
+    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
+        """The last ``tail_lines`` lines a pod's (only) container printed."""
+        return self.request(
+            "log", POD, POD.path(namespace, pod, "log"), query=[("tailLines", str(tail_lines))], accept="*/*", text=True
         )
 
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:

@@ -115,6 +115,10 @@ class Dispatcher:
                 await self._blocking(self.reconciles, self.reconciler.correct_drift, app, existing, child)
             elif child["kind"] == DEPLOYMENT.kind and child["apiVersion"] == DEPLOYMENT.api_version:
                 await self._blocking(self.refreshes, self.reconciler.refresh_status, app, child)
+            elif child["kind"] == "Job" and child["apiVersion"] == "batch/v1":
+                # A release Job moved on: the rollout it holds back may now go ahead (or stop).
+                existing = list(children.get(uid, ()))
+                await self._blocking(self.reconciles, self.reconciler.reconcile, app, existing, Trigger.RELEASE)
 
     def forget(self, uid: str) -> None:
         """A WsgiApp was deleted: drop its lock and what the reconciler remembers of it."""

@@ -20,13 +20,14 @@ from typing import Any
 import kopf
 
 from .. import GROUP, PLURAL, VERSION
+from ..kinds import CHILD_KINDS
 from ..render.meta import APP_LABEL
-from .apply import CHILD_RESOURCES, ApiError, bearer_token, client_configuration
+from .apply import ApiError, bearer_token, client_configuration
 from .children import child_ref
 from .reconcile import Trigger
 from .settings import OperatorSettings
 
-_CHILDREN = {(r.group, r.version, r.plural) for r in CHILD_RESOURCES}
+_CHILDREN = {(c.resource.group, c.resource.version, c.resource.plural) for c in CHILD_KINDS}
 
 
 def is_child_resource(resource: kopf.Resource) -> bool:

@@ -31,16 +31,20 @@ from enum import StrEnum
 from typing import Any
 
 from ..api import WsgiApp
-from ..api.conditions import Outcome
+from ..api.conditions import AvailabilityReason, Outcome, ReleaseState
 from ..api.validation import InvalidWsgiApp, validate
+from ..api.wsgiapp import ReleaseStatus
 from ..render import RenderSettings, app_url, render
+from ..render.job import release_job_name
 from ..render.meta import APP_LABEL
 from . import metrics
-from .apply import DEPLOYMENT, REFERENCE_RESOURCES, WSGIAPP, ApiError, KubeClient, resource_for, resource_of
+from .apply import DEPLOYMENT, POD, WSGIAPP, ApiError, KubeClient, resource_for, resource_of
 from .children import ChildKey, ChildRef, child_ref, controller_uid, describe, key_of, managed_signature
 from .memory import AppliedChild, Memory
-from .references import references
-from .status import Observation, compute_status, deployment_availability, status_patch
+from .pods import missing_reference
+from .references import check_references, references
+from .release import LOG_TAIL_LINES, held_until_released, job_state, succeeded_job
+from .status import Availability, Observation, compute_status, deployment_availability, status_patch
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,8 @@ class Trigger(StrEnum):
     RESUME = "resume"
     DRIFT = "drift"
     RESYNC = "resync"
+    #: The release Job changed state.
+    RELEASE = "release"
 
     @property
     def corrects_drift(self) -> bool:
@@ -79,8 +85,13 @@ class _Applied:
     children: dict[ChildKey, AppliedChild] = field(default_factory=dict)
     #: Children created or given back (``Kind/name``).
     corrected: list[str] = field(default_factory=list)
-    #: The Deployment as stored, for availability.
-    deployment: dict[str, Any] | None = None
+    #: Every child as the apply returned it (status included).
+    objects: dict[ChildKey, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def deployment(self) -> dict[str, Any] | None:
+        """The Deployment as stored, for availability."""
+        return next((o for k, o in self.objects.items() if k[:2] == (DEPLOYMENT.api_version, DEPLOYMENT.kind)), None)
 
 
 class _NameTaken(Exception):
@@ -102,6 +113,23 @@ def _conflict_message(conflicts: Sequence[str]) -> str:
 def selector_string(app: WsgiApp) -> str:
     """The pods' label selector as a string (status.selector, for the scale subresource)."""
     return f"{APP_LABEL}={app.metadata.name}"
+
+
+#: Availability reasons under which a pod may be stuck for want of a Secret or ConfigMap.
+_PODS_TELL = {
+    AvailabilityReason.REPLICAS_NOT_READY,
+    AvailabilityReason.ROLLING_OUT,
+    AvailabilityReason.PROGRESS_DEADLINE_EXCEEDED,
+}
+
+
+def _release_outcome(release: ReleaseStatus) -> tuple[Outcome, str]:
+    """The Reconciled reason and message while a release has not succeeded."""
+    if release.state == ReleaseState.FAILED:
+        return Outcome.RELEASE_FAILED, (
+            f"release Job {release.job} failed, the current version keeps serving: {release.message}"
+        )
+    return Outcome.RELEASE_PENDING, f"release Job {release.job}: {release.message}"
 
 
 def _utcnow() -> str:
@@ -167,7 +195,8 @@ class Reconciler:
         if mem.observation is None:
             # Nothing reconciled yet in this process: the pending reconcile writes status.
             return
-        self._write_status(body, replace(mem.observation, availability=deployment_availability(deployment)))
+        app = WsgiApp.parse(dict(body)) if mem.validated and not mem.validated[1] else None
+        self._write_status(body, replace(mem.observation, availability=self._availability(body, app, deployment)))
 
     # -- the phases -------------------------------------------------------
 
@@ -177,15 +206,19 @@ class Reconciler:
         except InvalidWsgiApp as err:
             return self._hold(body, None, Outcome.INVALID_SPEC, "; ".join(err.errors))
         namespace = body["metadata"]["namespace"]
-        missing = self._missing_references(app, namespace)
-        if missing:
-            return self._hold(body, app, Outcome.MISSING_REFERENCE, missing)
+        problem = check_references(self.kube, app, namespace)
+        if problem:
+            return self._hold(body, app, *problem)
         children = render(app, self.settings)
         uid = body["metadata"]["uid"]
         owned, conflicts = self._check_ownership(children, existing, uid)
         if conflicts:
             return self._hold(body, app, Outcome.NAME_CONFLICT, _conflict_message(conflicts))
+        mem = self.memory.of(uid)
         try:
+            release = self._release(body, app, children, owned)
+            if release is not None and release.state != ReleaseState.SUCCEEDED:
+                return self._hold(body, app, *_release_outcome(release), release=release)
             applied = self._apply(children, owned, uid)
             pruned = self._prune(children, existing, namespace)
         except _NameTaken as taken:
@@ -195,9 +228,54 @@ class Reconciler:
             self._hold(body, app, Outcome.APPLY_FAILED, f"{err.status} {err.reason}: {err.message}")
             raise
         result = Result(Outcome.APPLIED, f"{len(children)} children applied", applied.corrected, pruned)
-        self.memory.of(uid).applied = applied.children
-        self._write_status(body, self._observation(body, app, result, applied.deployment))
+        mem.applied = applied.children
+        self._write_status(body, self._observation(body, app, result, applied.deployment, release))
         return result
+
+    def _release(
+        self,
+        body: Mapping[str, Any],
+        app: WsgiApp,
+        children: Sequence[dict[str, Any]],
+        owned: Mapping[ChildKey, ChildRef],
+    ) -> ReleaseStatus | None:
+        """Run the release Job of this version first, if it has not succeeded yet.
+
+        Everything but what the server pods run (held_until_released) is
+        applied, the Job included; the Job's state as the apply returned it
+        says whether the rest may follow. None without spec.release.
+        """
+        job_name = release_job_name(app)
+        if job_name is None:
+            return None
+        current = self._current_status(body).get("release")
+        done = succeeded_job(self._current_status(body))
+        if job_name == done:
+            # Released already: status keeps saying so, word for word (no write).
+            return ReleaseStatus.model_validate(current)
+        held = held_until_released(app)
+        first = [c for c in children if (c["kind"], c["metadata"]["name"]) not in held]
+        applied = self._apply(first, owned, body["metadata"]["uid"])
+        self.memory.of(body["metadata"]["uid"]).applied.update(applied.children)
+        # The apply's answer is the Job as stored, status included.
+        state, message = job_state(next(o for k, o in applied.objects.items() if k[1] == "Job"))
+        if state == ReleaseState.FAILED:
+            message = f"{message}{self._job_log_tail(body['metadata']['namespace'], job_name)}"
+        elif state == ReleaseState.SUCCEEDED:
+            done = job_name
+        return ReleaseStatus(job=job_name, state=state, message=message, succeeded_job=done)
+
+    def _job_log_tail(self, namespace: str, job_name: str) -> str:
+        """The last log lines of the Job's newest pod, for the status message ('' if there are none)."""
+        try:
+            pods = self.kube.list(POD, namespace, f"batch.kubernetes.io/job-name={job_name}")
+            if not pods:
+                return ""
+            newest = max(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+            text = self.kube.log(namespace, newest["metadata"]["name"], LOG_TAIL_LINES)
+        except ApiError as err:
+            return f"; its logs could not be read: {err.status} {err.reason}"
+        return f"; last log lines of pod {newest['metadata']['name']}:\n{text.rstrip()}" if text.strip() else ""
 
     def _validate(self, body: Mapping[str, Any]) -> WsgiApp:
         """``validation.validate`` of the body, skipping the CEL rules for a spec already checked."""
@@ -215,18 +293,6 @@ class Reconciler:
             raise
         mem.validated = (spec, [])
         return app
-
-    def _missing_references(self, app: WsgiApp, namespace: str) -> str | None:
-        """Why the pods could not start for want of a ConfigMap, Secret or PVC; None if all exist."""
-        missing = [
-            r
-            for r in references(app)
-            if self.kube.get(REFERENCE_RESOURCES[r.kind], namespace, r.name, metadata_only=True) is None
-        ]
-        if not missing:
-            return None
-        detail = "; ".join(f"{r.kind} {r.name!r} ({r.field}) not found" for r in missing)
-        return f"{detail} in namespace {namespace}; create it or fix the spec"
 
     def _check_ownership(
         self, children: Sequence[dict[str, Any]], existing: Sequence[ChildRef], uid: str
@@ -272,8 +338,7 @@ class Reconciler:
             untouched = key in last and last[key].unchanged_in(stored)
             if not untouched and (before is None or before.uid != now.uid or before.signature != now.signature):
                 applied.corrected.append(describe(key))
-            if key[:2] == (DEPLOYMENT.api_version, DEPLOYMENT.kind):
-                applied.deployment = stored
+            applied.objects[key] = stored
         return applied
 
     def _apply_one(self, child: dict[str, Any], before: ChildRef | None, uid: str) -> dict[str, Any]:
@@ -315,7 +380,12 @@ class Reconciler:
         return pruned
 
     def _observation(
-        self, body: Mapping[str, Any], app: WsgiApp | None, result: Result, deployment: Mapping[str, Any] | None
+        self,
+        body: Mapping[str, Any],
+        app: WsgiApp | None,
+        result: Result,
+        deployment: Mapping[str, Any] | None,
+        release: ReleaseStatus | None,
     ) -> Observation:
         """What status should say after a reconcile that ended with ``result``."""
         return Observation(
@@ -323,26 +393,62 @@ class Reconciler:
             reconciled=result.outcome == Outcome.APPLIED,
             reason=result.outcome,
             message=result.message,
-            availability=deployment_availability(deployment),
+            availability=self._availability(body, app, deployment),
             selector=selector_string(app) if app else None,
             url=app_url(app) if app and result.outcome == Outcome.APPLIED else None,
+            release=release.model_dump(by_alias=True, exclude_none=True, mode="json") if release else None,
         )
 
-    def _hold(self, body: Mapping[str, Any], app: WsgiApp | None, outcome: Outcome, message: str) -> Result:
-        """Leave every child as it is and say why in status."""
+    def _availability(
+        self, body: Mapping[str, Any], app: WsgiApp | None, deployment: Mapping[str, Any] | None
+    ) -> Availability:
+        """The Deployment's availability; while it is not available, why the pods cannot start, if they say."""
+        available = deployment_availability(deployment)
+        if available.reason not in _PODS_TELL or app is None:
+            # Available, or nothing for pods to say yet: no request.
+            return available
+        meta = body["metadata"]
+        try:
+            pods = self.kube.list(POD, meta["namespace"], selector_string(app))
+        except ApiError as err:
+            log.warning("%s/%s: could not list pods: %s", meta["namespace"], meta["name"], err)
+            return available
+        message = missing_reference(pods, references(app))
+        if message is None:
+            return available
+        return replace(available, status="False", reason=Outcome.MISSING_REFERENCE, message=message)
+
+    def _hold(
+        self,
+        body: Mapping[str, Any],
+        app: WsgiApp | None,
+        outcome: Outcome,
+        message: str,
+        release: ReleaseStatus | None = None,
+    ) -> Result:
+        """Leave the server's children as they are and say why in status."""
         meta = body["metadata"]
         deployment = self.kube.get(DEPLOYMENT, meta["namespace"], meta["name"])
         if deployment is not None and controller_uid(deployment) != meta["uid"]:
             deployment = None
+        if release is None and app is not None and app.spec.release is not None:
+            # Refused before the release phase: status keeps what it knew.
+            kept = (self._current_status(body) or {}).get("release")
+            release = ReleaseStatus.model_validate(kept) if kept else None
         result = Result(outcome, message)
-        self._write_status(body, self._observation(body, app, result, deployment))
+        self._write_status(body, self._observation(body, app, result, deployment, release))
         return result
+
+    def _current_status(self, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The status as last written by this process, else as read."""
+        mem = self.memory.of(body["metadata"]["uid"])
+        return mem.status if mem.status is not None else (body.get("status") or {})
 
     def _write_status(self, body: Mapping[str, Any], obs: Observation) -> None:
         meta = body["metadata"]
         mem = self.memory.of(meta["uid"])
         mem.observation = obs
-        old = mem.status if mem.status is not None else (body.get("status") or {})
+        old = self._current_status(body)
         new = compute_status(old, obs, self.clock())
         patch = status_patch(old, new)
         if patch is None:

@@ -44,6 +44,8 @@ class Observation:
     selector: str | None = None
     #: Where the app is served; None keeps the previous value (e.g. while the spec is invalid).
     url: str | None = None
+    #: status.release (camelCase, as written); None removes it.
+    release: Mapping[str, Any] | None = None
 
 
 def _get(obj: Mapping[str, Any] | None, *path: str) -> Any:
@@ -169,6 +171,8 @@ def compute_status(old: Mapping[str, Any] | None, obs: Observation, now: str) ->
     url = obs.url or old.get("url")
     if url:
         status["url"] = url
+    if obs.release:
+        status["release"] = dict(obs.release)
     return status
 
 
