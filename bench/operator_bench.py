@@ -48,6 +48,8 @@ from support.manifests import wsgiapp_manifest
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
+from wsgi_operator.controller.apply import resource_of
+from wsgi_operator.kinds import WSGIAPP, group_resources
 from wsgi_operator.render import render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -119,16 +121,10 @@ class Timeline:
                 self.ready.setdefault(obj["metadata"]["name"], time.monotonic())
 
 
+#: The kinds of a round's children: the operator's table of kinds, as the renderer uses it for the round's spec.
+CHILD_RESOURCES = tuple(dict.fromkeys(resource_of(o) for o in render(validate(manifest(0, "bench")))))
 #: (kind, collection path under the namespace) of every watched resource.
-_WATCHED = (
-    ("ServiceAccount", "/api/v1/namespaces/{ns}/serviceaccounts"),
-    ("ConfigMap", "/api/v1/namespaces/{ns}/configmaps"),
-    ("Service", "/api/v1/namespaces/{ns}/services"),
-    ("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
-    ("NetworkPolicy", "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies"),
-    ("PodDisruptionBudget", "/apis/policy/v1/namespaces/{ns}/poddisruptionbudgets"),
-    ("WsgiApp", f"/apis/{GROUP}/{VERSION}/namespaces/{{ns}}/{PLURAL}"),
-)
+_WATCHED = tuple((r.kind, r.path("{ns}")) for r in (*CHILD_RESOURCES, WSGIAPP))
 
 
 class Watches:
@@ -183,7 +179,7 @@ class Watches:
 
 def resource_versions(kubectl: list[str], namespace: str) -> dict[str, str]:
     """kind/name -> resourceVersion of every child and WsgiApp in the namespace."""
-    kinds = "serviceaccounts,configmaps,services,deployments,networkpolicies,poddisruptionbudgets"
+    kinds = group_resources(CHILD_RESOURCES)
     items = json.loads(sh(*kubectl, "get", kinds, "-n", namespace, "-l", APP_LABEL, "-o", "json"))["items"]
     apps = json.loads(sh(*kubectl, "get", "wsgiapps", "-n", namespace, "-o", "json"))["items"]
     return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in items + apps}

@@ -1,4 +1,4 @@
-"""Command line: `wsgi-operator render | validate | crd | run`."""
+"""Command line: `wsgi-operator render | validate | crd | rbac | run`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import yaml
 from .api.crd import render_crd_yaml
 from .api.validation import InvalidWsgiApp, validate
 from .controller.settings import add_arguments as add_run_arguments
+from .rbac import rbac_yaml
 from .render import render
 
 
@@ -72,6 +73,11 @@ def cmd_crd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rbac(args: argparse.Namespace) -> int:
+    sys.stdout.write(rbac_yaml(namespaced_mode=args.namespaced))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here: only `run` needs kopf and the kubernetes client.
     from .controller import main as operator_main
@@ -97,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("crd", help="print the WsgiApp CustomResourceDefinition")
     p.set_defaults(func=cmd_crd)
+    p = sub.add_parser("rbac", help="print the RBAC rules the operator needs, as YAML")
+    p.add_argument(
+        "--namespaced",
+        action="store_true",
+        help="for `run --namespace`: a Role for each watched namespace (and what is needed cluster-wide besides)",
+    )
+    p.set_defaults(func=cmd_rbac)
     p = sub.add_parser("run", help="run the operator against the cluster of the kubeconfig (or in-cluster)")
     add_run_arguments(p)
     p.set_defaults(func=cmd_run)

@@ -15,6 +15,7 @@ would keep pytest from rewriting its asserts).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
+import yaml
 
 from support.apiproxy import HoldingProxy
 from support.manifests import wsgiapp_manifest
@@ -32,15 +34,11 @@ from support.operator_process import OperatorProcess
 from support.waiting import wait_for
 from wsgi_operator.controller.main import operate
 from wsgi_operator.controller.settings import OperatorSettings
+from wsgi_operator.kinds import CHILD_KINDS, group_resources
 
 REPO = Path(__file__).parents[2]
 CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 APP_LABEL = "wsgi-operator.io/app"
-#: Every kind the operator may create, for `kubectl get`.
-CHILD_KINDS = (
-    "serviceaccounts,configmaps,services,deployments.apps,networkpolicies.networking.k8s.io,"
-    "poddisruptionbudgets.policy,horizontalpodautoscalers.autoscaling,ingresses.networking.k8s.io"
-)
 
 
 @dataclass(frozen=True)
@@ -49,6 +47,9 @@ class Cluster:
 
     kubectl: Any
     namespace: str
+    #: Every kind the operator may create that the API server serves, for `kubectl get`
+    #: (HTTPRoute only where the Gateway API CRDs are installed).
+    child_kinds: str
 
     #: ``cluster.wait_for(what, predicate, timeout)``: see ``support.waiting.wait_for``.
     wait_for = staticmethod(wait_for)
@@ -85,11 +86,11 @@ class Cluster:
 
     def children(self, app: str) -> list[dict[str, Any]]:
         """Every object labelled as a child of WsgiApp ``app``."""
-        return self.items(CHILD_KINDS, f"{APP_LABEL}={app}")
+        return self.items(self.child_kinds, f"{APP_LABEL}={app}")
 
     def descendants(self, app: str) -> list[dict[str, Any]]:
         """The children plus the ReplicaSets and pods of WsgiApp ``app``."""
-        return self.items(f"{CHILD_KINDS},replicasets.apps,pods", f"{APP_LABEL}={app}")
+        return self.items(f"{self.child_kinds},replicasets.apps,pods", f"{APP_LABEL}={app}")
 
     def condition(self, app: str, type_: str) -> dict[str, Any] | None:
         """The WsgiApp's condition of ``type_``."""
@@ -120,10 +121,17 @@ def wsgiapp_crd(kubectl: Any) -> None:
     kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
 
 
+@pytest.fixture(scope="session")
+def child_kinds(kubectl: Any) -> str:
+    """The kinds of the operator's table of kinds that the API server serves, for `kubectl get`."""
+    served = set(kubectl("api-resources", "-o", "name").stdout.split())
+    return group_resources(c.resource for c in CHILD_KINDS if c.resource.group_resource in served)
+
+
 @pytest.fixture
-def cluster(kubectl: Any, namespace: str, wsgiapp_crd: None) -> Cluster:
+def cluster(kubectl: Any, namespace: str, wsgiapp_crd: None, child_kinds: str) -> Cluster:
     """kubectl bound to the test's fresh namespace, with the CRD installed."""
-    return Cluster(kubectl, namespace)
+    return Cluster(kubectl, namespace, child_kinds)
 
 
 @dataclass
@@ -160,11 +168,14 @@ class OperatorThread:
             raise self.error
 
 
-def operator_settings(kubeconfig: Path, namespace: str, **overrides: Any) -> OperatorSettings:
-    """Settings of an operator watching only ``namespace``, with no listening ports."""
+def operator_settings(admin_kubeconfig: Path, namespace: str, **overrides: Any) -> OperatorSettings:
+    """Settings of an operator watching only ``namespace``, with no listening ports.
+
+    ``overrides`` win: ``namespaces=()`` (cluster-wide), ``kubeconfig=`` (other credentials).
+    """
     values: dict[str, Any] = {
         "namespaces": (namespace,),
-        "kubeconfig": str(kubeconfig),
+        "kubeconfig": str(admin_kubeconfig),
         "health_port": 0,
         "metrics_port": 0,
         "resync_interval": 300.0,
@@ -244,3 +255,58 @@ def api_proxy(kubeconfig: Path, tmp_path: Path) -> Iterator[HoldingProxy]:
         yield proxy
     finally:
         proxy.stop()
+
+
+def _token_kubeconfig(admin: Path, token: str, namespace: str, path: Path) -> Path:
+    """A kubeconfig for the same API server that authenticates with ``token`` only."""
+    cfg = yaml.safe_load(admin.read_text())
+    server = cfg["clusters"][0]["cluster"]
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "local", "cluster": server}],
+                "users": [{"name": "operator", "user": {"token": token}}],
+                "contexts": [
+                    {"name": "sa", "context": {"cluster": "local", "user": "operator", "namespace": namespace}}
+                ],
+                "current-context": "sa",
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+@dataclass(frozen=True)
+class ServiceAccountCredentials:
+    """A ServiceAccount's kubeconfig (a TokenRequest token only) and kubectl using it."""
+
+    name: str
+    namespace: str
+    kubeconfig: Path
+    kubectl: Any
+
+    @property
+    def user(self) -> str:
+        """The user name RBAC knows it by (for ``kubectl auth can-i --as``)."""
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+@pytest.fixture
+def service_account_credentials(
+    kubeconfig: Path, kubectl: Any, tmp_path: Path
+) -> Callable[[str, str], ServiceAccountCredentials]:
+    """``service_account_credentials(namespace, name)``: credentials of an existing ServiceAccount.
+
+    The token comes from the TokenRequest API (`kubectl create token`), as a
+    pod would get it; the kubeconfig carries nothing else (no client certificate).
+    """
+
+    def make(namespace: str, name: str) -> ServiceAccountCredentials:
+        token = kubectl("create", "token", name, "-n", namespace, "--duration=1h").stdout.strip()
+        path = _token_kubeconfig(kubeconfig, token, namespace, tmp_path / f"{namespace}.{name}.kubeconfig")
+        return ServiceAccountCredentials(name, namespace, path, dataclasses.replace(kubectl, kubeconfig=path))
+
+    return make

@@ -1,13 +1,12 @@
-"""`wsgi-operator run` as a process: killed mid-reconcile, and with Role-only credentials."""
+"""`wsgi-operator run` as a process: killed mid-reconcile, and with Role-only credentials (the generated rules)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
+from wsgi_operator import rbac
 
 if TYPE_CHECKING:
     from operator_fixtures import Cluster
@@ -60,27 +59,13 @@ def test_sigkill_mid_reconcile_then_restart_converges_without_duplicates(
 
 
 def _rbac(namespace: str) -> list[dict[str, Any]]:
-    """A ServiceAccount with a Role (no ClusterRole) covering what the operator needs in one namespace."""
-    manage = ["get", "list", "watch", "create", "patch", "delete"]
-    rules = [
-        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps"], "verbs": ["get", "list", "watch", "patch"]},
-        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps/status"], "verbs": ["get", "patch"]},
-        # Setting blockOwnerDeletion needs this where OwnerReferencesPermissionEnforcement is on.
-        {"apiGroups": ["wsgi-operator.io"], "resources": ["wsgiapps/finalizers"], "verbs": ["update"]},
-        {"apiGroups": [""], "resources": ["serviceaccounts", "configmaps", "services"], "verbs": manage},
-        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": manage},
-        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies", "ingresses"], "verbs": manage},
-        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": manage},
-        {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": manage},
-        {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": manage},
-        # References are only checked for existence (metadata only).
-        {"apiGroups": [""], "resources": ["secrets", "persistentvolumeclaims"], "verbs": ["get"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
-    ]
+    """A ServiceAccount and a Role (no ClusterRole) with the rules of `wsgi-operator rbac --namespaced`."""
+    rules = rbac.namespaced()
+    assert rules["clusterRole"] == [], "namespaced mode needs nothing cluster-wide"
     meta = {"name": "wsgi-operator", "namespace": namespace}
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules["role"]},
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
@@ -91,43 +76,17 @@ def _rbac(namespace: str) -> list[dict[str, Any]]:
     ]
 
 
-def _token_kubeconfig(admin: Path, token: str, namespace: str, path: Path) -> Path:
-    """A kubeconfig for the same API server that authenticates with ``token`` only."""
-    cfg = yaml.safe_load(admin.read_text())
-    server = cfg["clusters"][0]["cluster"]
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "local", "cluster": server}],
-                "users": [{"name": "wsgi-operator", "user": {"token": token}}],
-                "contexts": [
-                    {"name": "sa", "context": {"cluster": "local", "user": "wsgi-operator", "namespace": namespace}}
-                ],
-                "current-context": "sa",
-            }
-        )
-    )
-    path.chmod(0o600)
-    return path
-
-
-def test_namespaced_mode_with_role_only_rbac(
-    cluster: Cluster, operator_process, kubeconfig: Path, tmp_path: Path
-) -> None:
+def test_namespaced_mode_with_role_only_rbac(cluster: Cluster, operator_process, service_account_credentials) -> None:
     for obj in _rbac(cluster.namespace):
         cluster.apply(obj)
     # A bound token from the TokenRequest API, as a pod would get.
-    token = cluster("create", "token", "wsgi-operator", "--duration=1h").stdout.strip()
-    sa_kubeconfig = _token_kubeconfig(kubeconfig, token, cluster.namespace, tmp_path / "sa.kubeconfig")
+    sa = service_account_credentials(cluster.namespace, "wsgi-operator")
 
     # The credentials really are namespaced: nothing cluster-wide is allowed.
-    as_operator = dataclasses.replace(cluster.kubectl, kubeconfig=sa_kubeconfig)
-    probe = as_operator("get", "wsgiapps", "--all-namespaces", check=False)
+    probe = sa.kubectl("get", "wsgiapps", "--all-namespaces", check=False)
     assert probe.returncode != 0 and "forbidden" in probe.stderr.lower()
 
-    op = operator_process(sa_kubeconfig)
+    op = operator_process(sa.kubeconfig)
     cluster.apply(cluster.app("web", ingress={"hosts": ["web.example.com"]}))
     cluster.wait_ready("web", timeout=60)
 
