@@ -3,8 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv demo test test-unit test-runtime test-cluster lint crds images \
-        cluster-binaries cluster-up cluster-down cluster-kubeconfig bench clean
+.PHONY: help venv demo test test-unit test-runtime test-cluster lint crds chart images \
+        cluster-binaries argocd-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
 # `make help` prints the `## ` note of every target: one line each, kept next
 # to the target so the list cannot go stale.
@@ -15,16 +15,24 @@ venv: ## the system packages the Makefile needs, and the project's virtualenv (.
 	@bash hack/bootstrap.sh
 
 ## Generated files ----------------------------------------------------------
-crds: venv ## regenerate crds/ from the pydantic models
+crds: venv chart ## regenerate crds/ from the pydantic models
 	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
+
+# The Helm chart cannot run Python: its CRD and RBAC rules are committed
+# copies of what the code generates (tests/unit/test_chart.py fails when stale).
+CHART := charts/wsgi-operator
+chart: venv ## regenerate the Helm chart's generated files (CRD, RBAC rules) from the code
+	$(BIN)/wsgi-operator crd > $(CHART)/files/crds/wsgiapps.wsgi-operator.io.yaml
+	$(BIN)/wsgi-operator rbac > $(CHART)/files/rbac/clusterwide.yaml
+	$(BIN)/wsgi-operator rbac --namespaced > $(CHART)/files/rbac/namespaced.yaml
 
 ## Tests ---------------------------------------------------------------------
 # shellcheck (installed by hack/bootstrap.sh) follows the `source` lines;
 # hack/.shellcheckrc resolves them relative to each script.
 lint: venv ## shellcheck on hack/, ruff on the Python
 	shellcheck -x hack/*.sh hack/*/*.sh
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests bench hack
+	$(BIN)/ruff format --check operator tests bench hack
 
 test-unit: venv ## the pure tests (models, validation, renderer, reconciler table)
 	$(BIN)/pytest -q tests/unit
@@ -44,10 +52,16 @@ test-runtime: images ## real mod_wsgi-express in real containers
 cluster-binaries: ## build etcd, kube-apiserver, ... kwok into ~/.cache (once)
 	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/k8s/build.sh
 
-test-cluster: venv cluster-binaries ## the operator against the real local control plane
+# A real Argo CD for tests/cluster/test_argocd.py: v3.6.1 built from the Go
+# module proxy (its own Go 1.27 toolchain, fetched by the go command), and
+# Debian's redis-server (hack/argocd/build.sh).
+argocd-binaries: ## build Argo CD v3.6.1 into ~/.cache (once) and install redis-server
+	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/argocd/build.sh
+
+test-cluster: venv cluster-binaries argocd-binaries ## the operator against the real local control plane
 	$(BIN)/pytest -q tests/cluster
 
-test: lint images cluster-binaries ## everything: set up, lint, then the whole suite (what CI runs)
+test: lint images cluster-binaries argocd-binaries ## everything: set up, lint, then the whole suite (what CI runs)
 	$(BIN)/pytest -q -rs tests
 
 ## Local control plane -------------------------------------------------------
