@@ -125,6 +125,8 @@ class World:
     #: Child watch events (``Kind/name`` -> object), as the last drift or deletion left them.
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     validations: list[str] = field(default_factory=list)
+    #: The deleted WsgiApp's last body (``gone_app``).
+    stale_body: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.restart()
@@ -134,7 +136,8 @@ class World:
         self.reconciler = Reconciler(self.fake, SETTINGS, clock=lambda: self.now, memory=Memory())
 
     def body(self) -> dict[str, Any]:
-        body = self.fake.peek(KIND, APP)
+        """The WsgiApp as stored, or as the watches last saw it once it is deleted."""
+        body = self.fake.peek(KIND, APP) or self.stale_body
         assert body is not None
         return body
 
@@ -203,6 +206,16 @@ def pod(name: str, waiting: str, message: str) -> Step:
     state = {"waiting": {"reason": waiting, "message": message}}
     obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {"containerStatuses": [{"state": state}]}}
     return lambda w: w.fake.put(obj)
+
+
+def gone_app() -> Step:
+    """The WsgiApp is deleted (its body, as the watches last saw it, is what the dispatcher still holds)."""
+
+    def step(w: World) -> None:
+        w.stale_body = w.body()
+        w.fake.remove(KIND, APP)
+
+    return step
 
 
 def job_finished(spec: Mapping[str, Any], kind: str, reason: str = "", message: str = "", log: str = "") -> Step:
@@ -1128,8 +1141,16 @@ ROWS = [
         events=(drift_event(NETPOL),),
         outcome=Outcome.APPLIED,
         corrected=(NETPOL,),
-        requests=("get NetworkPolicy/web", "get-meta NetworkPolicy/web", *APPLIES, EVENT_POST),
+        requests=("get NetworkPolicy/web", "get-meta WsgiApp/web", "get-meta NetworkPolicy/web", *APPLIES, EVENT_POST),
         present=(NETPOL,),
+    ),
+    Row(
+        "child-event/children-of-a-deleted-wsgiapp-are-left-to-the-garbage-collector",
+        CorrectDrift(NETPOL),
+        history=(reconciled(), deleted(NETPOL)),
+        unseen=(gone_app(),),
+        requests=("get NetworkPolicy/web", "get-meta WsgiApp/web"),
+        absent=(NETPOL,),
     ),
     Row(
         "child-event/child-replaced-by-a-foreign-object",

@@ -181,6 +181,10 @@ class Reconciler:
         uid = body["metadata"]["uid"]
         meta = child["metadata"]
         live = self.kube.get(resource_of(child), meta["namespace"], meta["name"])
+        if live is None and not self._still_there(body):
+            # The WsgiApp itself is gone and the garbage collector is taking
+            # its children: the watches just have not said so yet.
+            return None
         fresh = child_ref(live) if live is not None else None
         if fresh is not None and fresh[0] == uid and not self.memory.drifted(uid, live):
             return None
@@ -188,6 +192,12 @@ class Reconciler:
         if fresh is not None and fresh[0] == uid:
             refs.append(fresh[1])
         return self.reconcile(body, refs, Trigger.DRIFT)
+
+    def _still_there(self, body: Mapping[str, Any]) -> bool:
+        """Does the WsgiApp ``body`` describes still exist (the same one, by uid)?"""
+        meta = body["metadata"]
+        live = self.kube.get(WSGIAPP, meta["namespace"], meta["name"], metadata_only=True)
+        return live is not None and live["metadata"].get("uid") == meta["uid"]
 
     def refresh_status(self, body: Mapping[str, Any], deployment: Mapping[str, Any]) -> None:
         """Rewrite status from a Deployment event (pods became ready, a rollout ended) if it changed."""
