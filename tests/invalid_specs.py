@@ -450,6 +450,21 @@ CASES: list[InvalidCase] = [
         {"resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
         "spec.resources",
     ),
+    # --- JSON types: quoted numbers and booleans (offline validation is strict) ----
+    InvalidCase("replicas-quoted", "replicas as a string", {"replicas": "3"}, "spec.replicas"),
+    InvalidCase(
+        "network-policy-enabled-quoted-false",
+        'networkPolicy.enabled: "false" (lax parsing would drop the fence)',
+        {"networkPolicy": {"enabled": "false"}},
+        "spec.networkPolicy.enabled",
+    ),
+    InvalidCase(
+        "pass-authorization-yes-string",
+        'passAuthorization: "yes" as a string (lax parsing would pass Authorization)',
+        {"security": {"passAuthorization": "yes"}},
+        "spec.security.passAuthorization",
+    ),
+    InvalidCase("port-quoted", "server port as a string", {"server": {"port": "8000"}}, "spec.server.port"),
     # --- temp dir, url aliases, persistent dirs, release ---------------------------
     InvalidCase(
         "env-sets-tmpdir",

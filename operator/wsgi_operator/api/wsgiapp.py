@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
@@ -223,6 +225,15 @@ class Metadata(ApiModel):
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
+def _yaml_scalar(value: Any) -> str:
+    """A YAML timestamp as kubectl sends it (sigs.k8s.io/yaml turns it into an RFC 3339 string)."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
 class WsgiApp(ApiModel):
     """A WsgiApp as read from a manifest or the API server."""
 
@@ -237,4 +248,8 @@ class WsgiApp(ApiModel):
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> WsgiApp:
         """Validate a manifest dict (types, ranges, patterns; CEL rules are separate)."""
-        return cls.model_validate(obj)
+        # Strict, in JSON mode: JSON types exactly as the API server reads
+        # them. Lax mode would turn "3" into 3 and "false"/"yes" into
+        # booleans the API server refuses, and change what the rendered
+        # objects mean (a quoted "false" would drop the NetworkPolicy).
+        return cls.model_validate_json(json.dumps(obj, default=_yaml_scalar), strict=True)
