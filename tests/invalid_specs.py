@@ -450,6 +450,61 @@ CASES: list[InvalidCase] = [
         {"resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
         "spec.resources",
     ),
+    # --- rules with gaps, closed -----------------------------------------------
+    InvalidCase(
+        "umask-world-writable",
+        "umask 0020 leaves new files writable by everyone",
+        _sec(umask="0020"),
+        "spec.security.umask",
+    ),
+    InvalidCase(
+        "umask-masks-read-not-write",
+        "umask 0025: others lose read but keep write",
+        _sec(umask="0025"),
+        "spec.security.umask",
+    ),
+    InvalidCase(
+        "trusted-proxies-two-halves",
+        "two /1 ranges: together they trust every IPv4 client",
+        _sec(trustedProxies=["0.0.0.0/1", "128.0.0.0/1"], trustedProxyHeaders=["X-Forwarded-For"]),
+        "spec.security.trustedProxies",
+    ),
+    InvalidCase(
+        "flask-debug-off-word",
+        'FLASK_DEBUG=off: Flask reads every value but "", 0, false and no as on',
+        {"env": [{"name": "FLASK_DEBUG", "value": "off"}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "werkzeug-pin-off",
+        "WERKZEUG_DEBUG_PIN=off disables the debugger's PIN",
+        {"env": [{"name": "WERKZEUG_DEBUG_PIN", "value": "off"}]},
+        "spec.env",
+    ),
+    InvalidCase(
+        "request-body-unlimited",
+        "limits.requestBody 0, which Apache reads as unlimited",
+        {"limits": {"requestBody": 0}},
+        "spec.limits.requestBody",
+    ),
+    InvalidCase(
+        "module-with-keyword",
+        "entry point module with a Python keyword segment",
+        {"entryPoint": {"module": "shop.import.wsgi"}},
+        "spec.entryPoint.module",
+    ),
+    InvalidCase(
+        "callable-keyword",
+        "WSGI callable named like a keyword",
+        {"entryPoint": {"module": "shop.wsgi", "callable": "class"}},
+        "spec.entryPoint.callable",
+    ),
+    InvalidCase(
+        "request-timeout-a-day",
+        "request timeout of a day: the pod's stop grace period would be days",
+        {"timeouts": {"request": 86400}},
+        "spec.timeouts.request",
+    ),
     # --- JSON types: quoted numbers and booleans (offline validation is strict) ----
     InvalidCase("replicas-quoted", "replicas as a string", {"replicas": "3"}, "spec.replicas"),
     InvalidCase(

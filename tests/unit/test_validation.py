@@ -198,6 +198,11 @@ VALID_NEAR_MISSES: dict[str, dict[str, Any]] = {
     "proxies-without-headers": {"security": {"trustedProxies": ["10.0.0.0/8"]}},
     "proxies-ipv6": {"security": {"trustedProxies": ["fd00::/8"], "trustedProxyHeaders": ["X-Forwarded-For"]}},
     "umask-three-digits": {"security": {"umask": "077"}},
+    "umask-0022": {"security": {"umask": "0022"}},
+    "flask-debug-upper-no": {"env": [{"name": "FLASK_DEBUG", "value": "NO"}]},
+    "proxies-slash-8": {"security": {"trustedProxies": ["10.0.0.0/8"], "trustedProxyHeaders": ["X-Forwarded-For"]}},
+    "module-with-keyword-prefix": {"entryPoint": {"module": "imports.classes.wsgi"}},
+    "request-timeout-an-hour": {"timeouts": {"request": 3600}},
     "writable-sibling-prefix-of-code": {"writableDirs": [{"name": "data", "mountPath": "/app-data"}]},
     "writable-tmp-prefix": {"writableDirs": [{"name": "files", "mountPath": "/tmpfiles"}]},
     "writable-siblings": {

@@ -8,6 +8,12 @@ from pydantic import Field, StringConstraints
 
 from .base import DNS_LABEL, PY_DOTTED, PY_IDENT, AbsPath, ApiModel, ImageRef, Name, Quantity, Rule, under
 
+#: A dotted path segment that is a Python keyword (keyword.kwlist): never importable.
+_KEYWORD_SEGMENT = (
+    "(^|[.])(False|None|True|and|as|assert|async|await|break|class|continue|def|del|elif|else|except|"
+    "finally|for|from|global|if|import|in|is|lambda|nonlocal|not|or|pass|raise|return|try|while|with|yield)([.]|$)"
+)
+
 
 class EntryPoint(ApiModel):
     """The WSGI callable. Exactly one of ``module`` or ``script``."""
@@ -25,6 +31,17 @@ class EntryPoint(ApiModel):
     )
 
     cel_rules = (
+        Rule(
+            f"!has(self.module) || !self.module.matches('{_KEYWORD_SEGMENT}')",
+            "spec.entryPoint.module must not contain a Python keyword as a segment (e.g. `import`, `class`): "
+            "it cannot be imported",
+            ".module",
+        ),
+        Rule(
+            f"!self.callable.matches('{_KEYWORD_SEGMENT}')",
+            "spec.entryPoint.callable must not be a Python keyword",
+            ".callable",
+        ),
         Rule(
             "has(self.module) != has(self.script)",
             "spec.entryPoint: set exactly one of module (e.g. mysite.wsgi) or script (e.g. wsgi.py)",

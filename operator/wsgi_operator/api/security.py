@@ -36,8 +36,11 @@ class SecuritySpec(ApiModel):
         description="Extra groups for the daemon (the guide's supplementary-groups=), e.g. to "
         "read a shared socket directory. IDs >= 1000, not 65534.",
     )
-    umask: Annotated[str, StringConstraints(pattern=r"^0?[0-7]{3}$")] = Field(
-        "0027", description="umask of the server and daemon processes: 0027 makes new files 0640."
+    # The last digit must mask "others may write" (2): no world-writable files.
+    umask: Annotated[str, StringConstraints(pattern=r"^0?[0-7]{2}[2367]$")] = Field(
+        "0027",
+        description="umask of the server and daemon processes: 0027 makes new files 0640. It must keep "
+        "files from being world-writable (last digit 2, 3, 6 or 7).",
     )
     host_users: bool | None = Field(
         None,
@@ -68,9 +71,9 @@ class SecuritySpec(ApiModel):
 
     cel_rules = (
         Rule(
-            "self.trustedProxies.all(p, !(p.endsWith('/0')))",
-            "spec.security.trustedProxies must not contain a /0 range: that trusts every client; "
-            "list the ingress controller's addresses",
+            "self.trustedProxies.all(p, !p.matches('/[0-7]$'))",
+            "spec.security.trustedProxies must not contain ranges wider than /8: that trusts a large part of "
+            "the Internet (two /1 ranges are a /0); list the ingress controller's addresses",
             ".trustedProxies",
         ),
         Rule(

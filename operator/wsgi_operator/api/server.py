@@ -24,12 +24,16 @@ class ServerSpec(ApiModel):
 class Timeouts(ApiModel):
     """Every timeout mod_wsgi-express exposes, in seconds (rates in bytes/second)."""
 
-    request: Seconds = Field(
+    request: int = Field(
         60,
-        description="--request-timeout: a request running longer is interrupted and its daemon "
+        ge=0,
+        # An hour: the pod's terminationGracePeriodSeconds is derived from it
+        # (x (1 + ln threads)), and a stop must not take days.
+        le=3600,
+        description="--request-timeout (at most 3600): a request running longer is interrupted and its daemon "
         "process recycled. With several threads it fires at request x (1 + ln threads).",
     )
-    interrupt: Seconds = Field(0, description="--interrupt-timeout: grace after request-timeout.")
+    interrupt: int = Field(0, ge=0, le=600, description="--interrupt-timeout: grace after request-timeout.")
     header: Seconds = Field(
         15, description="--header-timeout: base time to receive request headers (slowloris defence)."
     )
@@ -47,7 +51,7 @@ class Timeouts(ApiModel):
     connect: Seconds = Field(15, description="--connect-timeout: connecting to the daemon process.")
     graceful: Seconds = Field(15, description="--graceful-timeout: in-flight wait on a graceful restart.")
     eviction: Seconds = Field(0, description="--eviction-timeout: in-flight wait on an eviction restart.")
-    shutdown: Seconds = Field(5, description="--shutdown-timeout: wait for a daemon process to exit.")
+    shutdown: int = Field(5, ge=0, le=600, description="--shutdown-timeout: wait for a daemon process to exit.")
     inactivity: Seconds = Field(0, description="--inactivity-timeout: recycle an idle daemon (0: never).")
     startup: Seconds = Field(15, description="--startup-timeout: first load of the application.")
     deadlock: Seconds = Field(60, description="--deadlock-timeout: GIL deadlock detection.")
@@ -82,9 +86,10 @@ class Limits(ApiModel):
     cpu_time_limit: Seconds = Field(0, description="--cpu-time-limit: recycle a daemon after N CPU seconds (0: never).")
     request_body: int = Field(
         10_485_760,
-        ge=0,
+        # 0 means unlimited to Apache: never allowed.
+        ge=1,
         le=2_147_483_647,
-        description="--limit-request-body: largest body in bytes (413 above).",
+        description="--limit-request-body: largest body in bytes (413 above); at least 1: Apache reads 0 as unlimited.",
     )
     request_fields: int = Field(100, ge=1, le=32767, description="LimitRequestFields: most request headers.")
     request_field_size: int = Field(8190, ge=256, le=65536, description="LimitRequestFieldSize: longest header line.")

@@ -18,6 +18,11 @@ from .server import ErrorPages, Limits, Logging, ServerSpec, Timeouts
 from .workload import Probes, Resources
 
 _DEBUG_NAMES = "[" + ", ".join(f"'{n}'" for n in DEBUG_ENV_NAMES) + "]"
+#: Values every framework in DEBUG_ENV_NAMES reads as "off". Flask's
+#: get_debug_flag treats anything but "", 0, false and no (any case) as on,
+#: so "off" is not here. WERKZEUG_DEBUG_PIN is refused whatever its value:
+#: "off" there disables the debugger's PIN.
+_DEBUG_OFF = "['', '0', 'false', 'False', 'FALSE', 'no', 'No', 'NO']"
 
 
 class EnvVar(ApiModel):
@@ -160,7 +165,7 @@ class WsgiAppSpec(ApiModel):
         ),
         Rule(
             "self.security.allowDebugEnv || self.env.all(e, !(e.name in " + _DEBUG_NAMES + ")"
-            " || (has(e.value) && e.value in ['', '0', 'false', 'False', 'FALSE', 'no', 'off']))",
+            " || (e.name != 'WERKZEUG_DEBUG_PIN' && has(e.value) && e.value in " + _DEBUG_OFF + "))",
             "spec.env turns on a framework debug switch (" + ", ".join(DEBUG_ENV_NAMES) + "): debug "
             "pages leak source and secrets; remove it or set spec.security.allowDebugEnv: true",
             ".env",
