@@ -3,6 +3,8 @@
 # any registry:
 #   local/wsgi-runtime:dev   images/runtime   (FROM $BASE_IMAGE)
 #   local/wsgi-hello:dev     examples/app     (FROM the runtime image)
+#   local/wsgi-django:dev    images/django    (FROM the runtime image; context:
+#                                              examples/django, Django from PyPI)
 #   local/wsgi-operator:dev  images/operator  (context: repo root; only when
 #                                              pyproject.toml exists)
 #
@@ -11,11 +13,12 @@
 # of its build context, the build args and the ID of the image it builds
 # FROM). So a change to the runtime image rebuilds the app image too.
 #
-# Usage: hack/docker/build-images.sh [runtime] [app] [operator]   (default: all)
+# Usage: hack/docker/build-images.sh [runtime] [app] [django] [operator]   (default: all)
 # Environment:
 #   BASE_IMAGE      (default local/debian:bookworm, made by base-image.sh)
 #   RUNTIME_IMAGE   (default local/wsgi-runtime:dev)
 #   APP_IMAGE       (default local/wsgi-hello:dev)
+#   DJANGO_IMAGE    (default local/wsgi-django:dev)
 #   OPERATOR_IMAGE  (default local/wsgi-operator:dev)
 #   FORCE=1         build even when the inputs are unchanged
 #   PIP_CA_BUNDLE   CA bundle passed as the pipca build secret
@@ -29,13 +32,14 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
 BASE_IMAGE="${BASE_IMAGE:-local/debian:bookworm}"
 RUNTIME_IMAGE="${RUNTIME_IMAGE:-local/wsgi-runtime:dev}"
 APP_IMAGE="${APP_IMAGE:-local/wsgi-hello:dev}"
+DJANGO_IMAGE="${DJANGO_IMAGE:-local/wsgi-django:dev}"
 OPERATOR_IMAGE="${OPERATOR_IMAGE:-local/wsgi-operator:dev}"
 PIP_CA_BUNDLE="${PIP_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 LOGDIR="$WSGI_OPERATOR_CACHE/build-logs"
 LABEL=io.wsgi-operator.inputs-sha256
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(runtime app operator)
+[ ${#targets[@]} -gt 0 ] || targets=(runtime app django operator)
 want() { local t; for t in "${targets[@]}"; do [ "$t" = "$1" ] && return 0; done; return 1; }
 
 "$HACK_DIR/docker/engine.sh"
@@ -89,7 +93,7 @@ build() {
   log "$name: built $image in $((end - start))s"
 }
 
-if want runtime || want app; then
+if want runtime || want app || want django; then
   base_id="$(image_id "$BASE_IMAGE")"
   [ -n "$base_id" ] || die "base image $BASE_IMAGE not found"
   h=$(inputs_hash "$REPO_ROOT/images/runtime" . -- "BASE_IMAGE=$BASE_IMAGE" "$base_id")
@@ -102,6 +106,13 @@ if want app; then
   h=$(inputs_hash "$REPO_ROOT/examples/app" . -- "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$runtime_id")
   build app "$APP_IMAGE" "$h" "$REPO_ROOT/examples/app" \
     --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE"
+fi
+
+if want django; then
+  runtime_id="$(image_id "$RUNTIME_IMAGE")"
+  h=$(inputs_hash "$REPO_ROOT" images/django examples/django -- "RUNTIME_IMAGE=$RUNTIME_IMAGE" "$runtime_id")
+  build django "$DJANGO_IMAGE" "$h" "$REPO_ROOT/examples/django" \
+    -f "$REPO_ROOT/images/django/Dockerfile" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE"
 fi
 
 if want operator; then
@@ -119,4 +130,4 @@ if want operator; then
   fi
 fi
 
-log "images: $(for t in "${targets[@]}"; do case $t in runtime) printf '%s ' "$RUNTIME_IMAGE";; app) printf '%s ' "$APP_IMAGE";; operator) [ -f "$REPO_ROOT/pyproject.toml" ] && printf '%s ' "$OPERATOR_IMAGE";; esac; done)"
+log "images: $(for t in "${targets[@]}"; do case $t in runtime) printf '%s ' "$RUNTIME_IMAGE";; app) printf '%s ' "$APP_IMAGE";; django) printf '%s ' "$DJANGO_IMAGE";; operator) [ -f "$REPO_ROOT/pyproject.toml" ] && printf '%s ' "$OPERATOR_IMAGE";; esac; done)"

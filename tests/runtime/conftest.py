@@ -1,9 +1,10 @@
 """Fixtures for tests that run the real mod_wsgi-express in a container built from the renderer's output.
 
-The session first makes sure a Docker engine runs and the runtime and example
-app images are built (``hack/docker/engine.sh``, ``hack/docker/build-images.sh
-runtime app``: both cheap no-ops when nothing changed), so ``pytest
-tests/runtime`` works on a fresh machine.
+The session first makes sure a Docker engine runs and the runtime image and
+the two example app images (hello, and the Django project of
+``test_django.py``) are built (``hack/docker/engine.sh``,
+``hack/docker/build-images.sh runtime app django``: both cheap no-ops when
+nothing changed), so ``pytest tests/runtime`` works on a fresh machine.
 
 ``pods.shared(patch)`` gives the running pod for a spec (``patch`` deep-merged
 into ``support.harness.hello_manifest()``), started on first use and shared by every test
@@ -26,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from support.harness import APP_IMAGE, Pod, PodFactory, SharedPods
+from support.harness import APP_IMAGE, DJANGO_IMAGE, Pod, PodFactory, SharedPods
 from support.podrun import docker
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +43,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def docker_images() -> None:
-    """A running engine and up-to-date runtime and app images (built once, cached by content)."""
+    """A running engine and up-to-date runtime, hello and Django images (built once, cached by content)."""
     engine = REPO_ROOT / "hack/docker/engine.sh"
     if subprocess.run(["bash", str(engine)], check=False).returncode != 0:
         pytest.fail(f"{engine} failed: the runtime tests need a Docker engine (and root to start one)")
     build = REPO_ROOT / "hack/docker/build-images.sh"
-    if subprocess.run(["bash", str(build), "runtime", "app"], check=False).returncode != 0:
-        pytest.fail(f"{build} runtime app failed (see its log above)")
+    if subprocess.run(["bash", str(build), "runtime", "app", "django"], check=False).returncode != 0:
+        pytest.fail(f"{build} runtime app django failed (see its log above)")
     docker("image", "inspect", APP_IMAGE)
+    docker("image", "inspect", DJANGO_IMAGE)
 
 
 @pytest.fixture(scope="session")

@@ -124,8 +124,9 @@ _CODE_CONFIGMAP = {
 
 @pytest.mark.parametrize("code_source", ["image", "configmap"])
 def test_code_and_root_filesystem_are_read_only(pods: SharedPods, code_source: str) -> None:
-    """The app cannot create a file anywhere but its writable dirs and the server
-    root: the root filesystem, the code (baked into the image, or mounted from a
+    """The app cannot create a file anywhere but its writable dirs, its private
+    temp dir (/var/tmp, which TMPDIR names) and the server root: the root
+    filesystem, /tmp, the code (baked into the image, or mounted from a
     ConfigMap) and the generated config are read-only (EROFS, not just
     unwritable by permissions), and every other mount refuses it too."""
     if code_source == "image":
@@ -138,17 +139,20 @@ def test_code_and_root_filesystem_are_read_only(pods: SharedPods, code_source: s
         code = pod.app.spec.code.path
         code_dirs = [code, f"{code}/..data"]
         assert pod.get("/env").json()["mod_wsgi.process_group"] == pod.name  # served from that code
-    read_only = ["/", "/tmp", "/var/tmp", "/run/lock", "/etc", "/opt/wsgi", "/opt/wsgi/bin", *code_dirs]
+    read_only = ["/", "/tmp", "/run/lock", "/etc", "/opt/wsgi", "/opt/wsgi/bin", *code_dirs]
     read_only += [layout.ENTRY_DIR, layout.CONF_DIR]
     for directory in read_only:
         result = try_write(pod, directory)
         assert not result["ok"], result
         assert result["errno"] == errno.EROFS, result
 
+    # Python's tempfile (Django's big uploads) uses the private temp dir.
+    assert pod.get("/whoami").json()["tmpdir"] == layout.TEMP_DIR
+
     # Every mount point of the container: only the emptyDirs may be writable,
     # plus /dev/shm, which the container runtime gives every pod (1777, the
     # pod's POSIX shared memory) whatever the pod spec says.
-    allowed = {layout.SERVER_ROOT, DATA_DIR, "/dev/shm"}
+    allowed = {layout.SERVER_ROOT, DATA_DIR, layout.TEMP_DIR, "/dev/shm"}
     mounts = set(pod.python(_MOUNTS)) | {"/"}
     writable = set()
     for point in sorted(mounts):
@@ -160,7 +164,7 @@ def test_code_and_root_filesystem_are_read_only(pods: SharedPods, code_source: s
     # /var/run is a symlink to /run in Debian: the kernel reports the server root at /run/wsgi.
     writable = {"/var/run/wsgi" if p == "/run/wsgi" else p for p in writable}
     assert writable <= allowed, f"writable outside the declared dirs: {sorted(writable - allowed)}"
-    assert {layout.SERVER_ROOT, DATA_DIR} <= writable
+    assert {layout.SERVER_ROOT, DATA_DIR, layout.TEMP_DIR} <= writable
 
 
 @pytest.mark.parametrize(("umask", "file_mode"), [("0027", "0640"), ("0007", "0660")])

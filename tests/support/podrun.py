@@ -2,21 +2,27 @@
 
 The runtime tests must exercise what the operator deploys, not a hand-written
 approximation of it. :func:`translate` is therefore the only place that turns
-the renderer's objects (the Deployment's pod template and the ConfigMaps it
-mounts) into a container: the same command, user and groups, read-only root,
-capabilities, no-new-privileges, emptyDirs (tmpfs volumes at the same paths, owned
-the way fsGroup makes Kubernetes own them), ConfigMap files (bind-mounted
-read-only at the same paths, laid out like the kubelet's atomic writer), env,
-resource limits, the image's stop signal and the pod's grace period.
+the renderer's objects (the Deployment's pod template, or the release Job's,
+and the ConfigMaps they mount) into a container: the same command, user and
+groups, read-only root, capabilities, no-new-privileges, emptyDirs (tmpfs
+volumes at the same paths, owned the way fsGroup makes Kubernetes own them),
+PersistentVolumeClaims (a host directory per claim, bind-mounted, its
+ownership changed for fsGroup like the kubelet does), ConfigMap files
+(bind-mounted read-only at the same paths, laid out like the kubelet's atomic
+writer), env, resource limits, the image's stop signal and the pod's grace
+period.
 
-:func:`translate` is pure (it only computes a :class:`PodRun`); writing the
-ConfigMap files (:meth:`PodRun.write_files`), running Docker, the preStop hook
+:func:`translate` (a Deployment's pod) and :func:`translate_job` (a Job's
+pod, which runs to completion) are pure: they only compute a :class:`PodRun`.
+Writing the ConfigMap files and preparing the claim directories
+(:meth:`PodRun.write_files`), running Docker, the stop sequence
 (:class:`KubeletStop`) and probes (:func:`run_probe`) are separate.
 
 Anything in the pod spec that Docker cannot reproduce faithfully (env from
-Secrets, PVC or image volumes, user namespaces, privileged containers, ...)
-raises :class:`Unsupported` rather than being silently dropped: a test that
-passes on a container laxer than the pod would prove nothing.
+Secrets, PVCs without a host directory, image volumes, user namespaces,
+privileged containers, ...) raises :class:`Unsupported` rather than being
+silently dropped: a test that passes on a container laxer than the pod would
+prove nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from __future__ import annotations
 import http.client
 import math
 import os
+import stat
 import subprocess
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +74,61 @@ class HostFile:
 
 
 @dataclass(frozen=True)
+class ClaimDir:
+    """The host directory standing in for one PersistentVolumeClaim's volume."""
+
+    claim_name: str
+    path: Path
+    #: The pod's fsGroup: the kubelet makes the volume group-owned by it.
+    fs_group: int | None
+    read_only: bool
+    #: The pod's fsGroupChangePolicy (Kubernetes' default: Always).
+    change_policy: str = "Always"
+
+
+#: The kubelet's permission masks for fsGroup volumes (pkg/volume/volume_linux.go).
+_RW_MASK = 0o660
+_RO_MASK = 0o440
+_EXEC_MASK = 0o110
+
+
+def _needs_ownership_change(path: Path, fs_group: int, read_only: bool) -> bool:
+    """The kubelet's requiresPermissionChange: the root of the volume is not yet
+    group fsGroup, setgid and group read(-write)able (fsGroupChangePolicy OnRootMismatch)."""
+    st = path.stat()
+    mask = (_RO_MASK if read_only else _RW_MASK) | _EXEC_MASK
+    return st.st_gid != fs_group or not st.st_mode & stat.S_ISGID or st.st_mode & mask != mask
+
+
+def set_volume_ownership(claim: ClaimDir) -> None:
+    """What the kubelet does to a volume that supports ownership management when
+    the pod has an fsGroup (SetVolumeOwnership): every file and directory gets
+    group fsGroup and group read-write (read with readOnly), directories also
+    group execute and the setgid bit, so that what the pod creates there later
+    is group-owned by fsGroup too. Symlinks are left alone."""
+    if claim.fs_group is None:
+        return
+    gid = claim.fs_group
+    if claim.change_policy == "OnRootMismatch" and not _needs_ownership_change(claim.path, gid, claim.read_only):
+        return
+    mask = _RO_MASK if claim.read_only else _RW_MASK
+
+    def change(entry: Path) -> None:
+        st = entry.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            return
+        extra = mask | _EXEC_MASK | stat.S_ISGID if stat.S_ISDIR(st.st_mode) else mask
+        os.lchown(entry, -1, gid)
+        os.chmod(entry, stat.S_IMODE(st.st_mode) | extra)
+
+    # os.walk lists symlinks to directories among dirs but does not descend into them.
+    for root, _dirs, files in os.walk(claim.path):
+        change(Path(root))
+        for name in files:
+            change(Path(root) / name)
+
+
+@dataclass(frozen=True)
 class PodRun:
     """Everything needed to run the pod's app container locally, and to act on it later."""
 
@@ -75,13 +137,24 @@ class PodRun:
     #: The (only) container of the pod template and the pod spec around it.
     container: dict[str, Any]
     pod_spec: dict[str, Any]
-    container_port: int
+    #: The published container port; None for a Job's pod, which serves nothing.
+    container_port: int | None
     grace_seconds: int
     env: dict[str, str] = field(default_factory=dict)
+    #: The host directories standing in for the pod's PersistentVolumeClaims.
+    claims: tuple[ClaimDir, ...] = ()
+    #: A Job's activeDeadlineSeconds (None: no deadline, or not a Job).
+    deadline_seconds: int | None = None
 
     def write_files(self) -> None:
-        """Create the ConfigMap volumes on the host (parents first, as listed)."""
+        """Create the ConfigMap volumes on the host (parents first, as listed) and
+        give the claim directories the ownership the kubelet gives a volume."""
         as_root = os.geteuid() == 0
+        for claim in self.claims:
+            if not claim.path.is_dir():
+                raise Unsupported(f"PVC {claim.claim_name}: host directory {claim.path} does not exist")
+            if as_root:
+                set_volume_ownership(claim)
         for f in self.files:
             if f.is_dir:
                 f.path.mkdir(parents=True, exist_ok=True)
@@ -294,19 +367,89 @@ def translate(
     name: str | None = None,
     labels: Mapping[str, str] | None = None,
     host_port: int | None = None,
+    claims: Mapping[str, Path] | None = None,
     docker: str = DOCKER,
 ) -> PodRun:
     """The ``docker run`` argv (and host files) reproducing the pod of one rendered WsgiApp.
 
     ``objects`` are ``render(app)``'s output; ConfigMap volumes are looked up
     among them. ``host_dir`` is where :meth:`PodRun.write_files` puts the
-    ConfigMap volumes. ``image`` overrides the container's image. The app's
-    port is published on 127.0.0.1 only: on ``host_port``, or on a free port
-    Docker picks (race-free; read it back with ``docker port``).
+    ConfigMap volumes. ``claims`` maps a PersistentVolumeClaim's name to the
+    host directory that stands in for its volume (shared by every pod given
+    the same directory, like a ReadWriteOnce volume on one node). ``image``
+    overrides the container's image. The app's port is published on 127.0.0.1
+    only: on ``host_port``, or on a free port Docker picks (race-free; read it
+    back with ``docker port``).
     """
     objects = list(objects)
     deploy = _one(objects, "Deployment")
-    pod_spec = deploy["spec"]["template"]["spec"]
+    return _translate_pod(
+        deploy["spec"]["template"]["spec"],
+        objects,
+        host_dir,
+        image,
+        name=name,
+        labels=labels,
+        host_port=host_port,
+        claims=claims or {},
+        docker=docker,
+        serves=True,
+    )
+
+
+def translate_job(
+    job: Mapping[str, Any],
+    objects: Iterable[Mapping[str, Any]],
+    host_dir: Path,
+    image: str | None = None,
+    *,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    claims: Mapping[str, Path] | None = None,
+    docker: str = DOCKER,
+) -> PodRun:
+    """The ``docker run`` argv reproducing the pod of a batch/v1 Job (the release step).
+
+    The same translation as :func:`translate` (``objects`` supply the
+    ConfigMaps the pod may mount), for a pod that runs to completion: nothing
+    is published, and only ``restartPolicy: Never`` is reproduced (one run;
+    retries are the caller's, as backoffLimit is the Job controller's).
+    """
+    if job.get("kind") != "Job":
+        raise Unsupported(f"expected a Job, got {job.get('kind')}")
+    pod_spec = job["spec"]["template"]["spec"]
+    if pod_spec.get("restartPolicy") != "Never":
+        raise Unsupported(f"Job restartPolicy {pod_spec.get('restartPolicy')!r}: only Never is reproduced")
+    deadline = job["spec"].get("activeDeadlineSeconds")
+    return _translate_pod(
+        pod_spec,
+        list(objects),
+        host_dir,
+        image,
+        name=name,
+        labels=labels,
+        host_port=None,
+        claims=claims or {},
+        docker=docker,
+        serves=False,
+        deadline=int(deadline) if deadline is not None else None,
+    )
+
+
+def _translate_pod(
+    pod_spec: dict[str, Any],
+    objects: list[Mapping[str, Any]],
+    host_dir: Path,
+    image: str | None,
+    *,
+    name: str | None,
+    labels: Mapping[str, str] | None,
+    host_port: int | None,
+    claims: Mapping[str, Path],
+    docker: str,
+    serves: bool,
+    deadline: int | None = None,
+) -> PodRun:
     containers = pod_spec["containers"]
     if len(containers) != 1 or pod_spec.get("initContainers"):
         raise Unsupported("exactly one container and no init containers are reproduced")
@@ -321,9 +464,11 @@ def translate(
     env = _env(container)
     grace = int(pod_spec.get("terminationGracePeriodSeconds", 30))
     ports = container.get("ports") or []
-    if len(ports) != 1:
-        raise Unsupported("exactly one container port is reproduced")
-    container_port = int(ports[0]["containerPort"])
+    container_port: int | None = None
+    if serves:
+        if len(ports) != 1:
+            raise Unsupported("exactly one container port is reproduced")
+        container_port = int(ports[0]["containerPort"])
 
     argv = [docker, "run", "--detach"]
     if name:
@@ -336,6 +481,7 @@ def translate(
     volumes = {v["name"]: v for v in pod_spec.get("volumes", [])}
     cms = _config_maps(objects)
     files: list[HostFile] = []
+    claim_dirs: dict[str, ClaimDir] = {}
     for mount in container.get("volumeMounts", []):
         vol = volumes[mount["name"]]
         path = mount["mountPath"]
@@ -353,8 +499,28 @@ def translate(
             files += vol_files
             # The kubelet mounts configMap volumes read-only whatever the mount says.
             argv += ["--mount", f"type=bind,source={vol_files[0].path},target={path},readonly"]
+        elif "persistentVolumeClaim" in vol:
+            pvc = vol["persistentVolumeClaim"]
+            claim = pvc["claimName"]
+            if claim not in claims:
+                raise Unsupported(f"PVC {claim}: no host directory given for it (claims=)")
+            read_only = bool(pvc.get("readOnly") or mount.get("readOnly"))
+            claim_dirs.setdefault(
+                claim,
+                ClaimDir(
+                    claim,
+                    Path(claims[claim]),
+                    int(fs_group) if fs_group is not None else None,
+                    read_only,
+                    pod_sc.get("fsGroupChangePolicy", "Always"),
+                ),
+            )
+            bind = f"type=bind,source={claims[claim]},target={path}"
+            argv += ["--mount", bind + (",readonly" if read_only else "")]
         else:
-            raise Unsupported(f"volume {vol['name']}: only emptyDir and configMap volumes are reproduced")
+            raise Unsupported(
+                f"volume {vol['name']}: only emptyDir, configMap and persistentVolumeClaim volumes are reproduced"
+            )
 
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
@@ -372,7 +538,8 @@ def translate(
         # The kubelet's cpu.shares: milliCPU * 1024 / 1000 (at least 2).
         argv += ["--cpu-shares", str(max(2, round(float(_cpus(requests["cpu"])) * 1024)))]
 
-    argv += ["--publish", f"127.0.0.1:{host_port or ''}:{container_port}"]
+    if container_port is not None:
+        argv += ["--publish", f"127.0.0.1:{host_port or ''}:{container_port}"]
     # No --stop-signal: the runtime sends the image's STOPSIGNAL (SIGWINCH),
     # as containerd and CRI-O do for a pod without lifecycle.stopSignal.
     argv += ["--stop-timeout", str(grace)]
@@ -394,6 +561,8 @@ def translate(
         container_port=container_port,
         grace_seconds=grace,
         env=env,
+        claims=tuple(claim_dirs.values()),
+        deadline_seconds=deadline,
     )
 
 
@@ -405,21 +574,42 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=check)
 
 
+@dataclass(frozen=True)
+class StopResult:
+    """How the container ended after the stop signal."""
+
+    signal: str
+    exit_code: int
+    #: True when the grace period ran out and the runtime sent SIGKILL.
+    killed: bool
+
+
 @dataclass
 class KubeletStop:
     """Stop a container the way the kubelet stops a pod's container.
 
     The grace period starts counting when deletion starts: the preStop hook
-    runs first (an exec in the container, bounded by the grace period), then
-    the runtime sends the image's stop signal and kills after what is left of
-    the grace period (never less than 2 s). Split in two steps so a test can
-    look at the server between them.
+    runs first, bounded by the grace period (``exec``: a command in the
+    container; ``sleep``: the kubelet itself waits that many seconds, nothing
+    runs in the container). Then the runtime sends the stop signal (the
+    container's ``lifecycle.stopSignal``, else the image's STOPSIGNAL, else
+    SIGTERM) and, if the container is still running when what is left of the
+    grace period (never less than 2 s) has passed, SIGKILL.
+
+    :meth:`pre_stop`, :meth:`send_stop_signal` and :meth:`wait_exit` are the
+    separate steps, so a test can look at the server between them;
+    :meth:`stop` is everything after the hook, :meth:`run` the whole sequence.
+    ``runner`` and ``sleep`` are Docker and the clock (replaced in unit tests).
     """
 
     container_id: str
     run: PodRun
     started: float = field(default_factory=time.monotonic)
     pre_stop_result: subprocess.CompletedProcess[str] | None = None
+    runner: Callable[..., subprocess.CompletedProcess[str]] = docker
+    sleep: Callable[[float], None] = time.sleep
+    #: Set by :meth:`send_stop_signal`: the signal sent and its monotonic time.
+    signal_sent: tuple[str, float] | None = None
 
     def pre_stop(self) -> subprocess.CompletedProcess[str] | None:
         """Run ``lifecycle.preStop`` (exec or sleep) and wait for it, as the kubelet does."""
@@ -427,18 +617,19 @@ class KubeletStop:
         if not hook:
             return None
         if "exec" in hook:
-            cmd = [DOCKER, "exec", self.container_id, *hook["exec"]["command"]]
+            cmd = ["exec", self.container_id, *hook["exec"]["command"]]
             try:
-                self.pre_stop_result = subprocess.run(
-                    cmd, capture_output=True, text=True, timeout=self.run.grace_seconds, check=False
-                )
+                self.pre_stop_result = self.runner(*cmd, timeout=self.run.grace_seconds, check=False)
             except subprocess.TimeoutExpired as exc:
                 # The kubelet stops waiting for the hook when the grace period is used up.
                 out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
                 err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else exc.stderr or ""
                 self.pre_stop_result = subprocess.CompletedProcess(cmd, 137, out, err + "\n(preStop timed out)")
         elif "sleep" in hook:
-            time.sleep(float(hook["sleep"]["seconds"]))
+            # Kubernetes' sleep action: the kubelet waits, bounded by the grace period.
+            seconds = int(hook["sleep"]["seconds"])
+            left = self.run.grace_seconds - (time.monotonic() - self.started)
+            self.sleep(max(0.0, min(float(seconds), left)))
         else:
             raise Unsupported(f"preStop {sorted(hook)} is not reproduced")
         return self.pre_stop_result
@@ -448,10 +639,45 @@ class KubeletStop:
         left = self.run.grace_seconds - (time.monotonic() - self.started)
         return max(MIN_GRACE_AFTER_PRESTOP, math.ceil(left))
 
-    def stop(self) -> subprocess.CompletedProcess[str]:
-        """``docker stop -t <remaining grace>``: the image's STOPSIGNAL, then SIGKILL."""
+    def stop_signal(self) -> str:
+        """The signal the runtime sends: lifecycle.stopSignal, else the image's STOPSIGNAL, else SIGTERM."""
+        configured = (self.run.container.get("lifecycle") or {}).get("stopSignal")
+        if configured:
+            return str(configured)
+        image = self.runner("inspect", "-f", "{{.Config.StopSignal}}", self.container_id, check=False).stdout.strip()
+        return image or "SIGTERM"
+
+    def send_stop_signal(self) -> str:
+        """``docker kill --signal=<stop signal>``; returns the signal."""
+        sig = self.stop_signal()
+        self.runner("kill", f"--signal={sig}", self.container_id, check=True)
+        self.signal_sent = (sig, time.monotonic())
+        return sig
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The container's exit code once it has exited, or None after ``timeout`` seconds."""
+        try:
+            proc = self.runner("wait", self.container_id, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return int(proc.stdout.strip()) if proc.returncode == 0 and proc.stdout.strip() else None
+
+    def stop(self) -> StopResult:
+        """After the hook: the stop signal, up to the remaining grace period for the
+        container to exit, then SIGKILL."""
         grace = self.remaining_grace()
-        return docker("stop", "-t", str(grace), self.container_id, timeout=grace + 30, check=False)
+        sig = self.send_stop_signal()
+        code = self.wait_exit(grace)
+        if code is not None:
+            return StopResult(sig, code, killed=False)
+        self.runner("kill", "--signal=SIGKILL", self.container_id, check=False)
+        code = self.wait_exit(30)
+        return StopResult(sig, -1 if code is None else code, killed=True)
+
+    def run_sequence(self) -> StopResult:
+        """The whole stop sequence: preStop, then :meth:`stop`."""
+        self.pre_stop()
+        return self.stop()
 
 
 @dataclass(frozen=True)

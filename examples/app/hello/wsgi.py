@@ -3,9 +3,15 @@
 Routes:
   /                 -> "hello"
   /env              -> JSON of selected WSGI environ keys
-  /whoami           -> JSON: uid, gid, groups, pid, ppid, umask, cwd
+  /whoami           -> JSON: uid, gid, groups, pid, ppid, umask, cwd, tmpdir
   /write?path=P     -> try to create file P; JSON {ok, errno, error, mode}
   /sleep?s=N        -> sleep N seconds (float, capped at 600), then reply
+  /block?name=N[&dir=D][&cap=S]
+                    -> write D/N.started (D: a writable dir, default
+                       /var/lib/hello), then wait until D/N.release or
+                       D/all.release exists (the test decides when a request
+                       ends); JSON {name, released, waited}; 503 when S
+                       seconds (default 120, at most 600) pass first
   /upload           -> read the request body; JSON {length}
   /healthz          -> "ok"
   /status?code=N    -> an application-generated response with status N
@@ -16,6 +22,8 @@ Standard library only; no framework.
 """
 import json
 import os
+import re
+import tempfile
 import time
 from urllib.parse import parse_qs
 
@@ -85,6 +93,7 @@ def whoami(environ, start_response):
         "umask": "%04o" % _umask(),
         "cwd": os.getcwd(),
         "home": os.environ.get("HOME"),
+        "tmpdir": tempfile.gettempdir(),
     })
 
 
@@ -119,6 +128,35 @@ def sleep(environ, start_response):
     time.sleep(seconds)
     return _json(start_response, {"slept": round(time.monotonic() - started, 3),
                                   "pid": os.getpid()})
+
+
+BLOCK_DIR = "/var/lib/hello"
+_BLOCK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def block(environ, start_response):
+    query = _query(environ)
+    name = query.get("name", [""])[0]
+    directory = query.get("dir", [BLOCK_DIR])[0]
+    if not _BLOCK_NAME.match(name) or not directory.startswith("/"):
+        return _json(start_response, {"error": "name must match [A-Za-z0-9_-]{1,64}, dir be absolute"},
+                     "400 Bad Request")
+    try:
+        cap = max(0.0, min(float(query.get("cap", ["120"])[0]), 600.0))
+    except ValueError:
+        return _json(start_response, {"error": "cap must be a number"}, "400 Bad Request")
+    started = time.monotonic()
+    with open(os.path.join(directory, name + ".started"), "w") as marker:
+        marker.write("%d\n" % os.getpid())
+    releases = [os.path.join(directory, name + ".release"), os.path.join(directory, "all.release")]
+    while not any(os.path.exists(r) for r in releases):
+        if time.monotonic() - started > cap:
+            return _json(start_response, {"name": name, "released": False,
+                                          "waited": round(time.monotonic() - started, 3)},
+                         "503 Service Unavailable")
+        time.sleep(0.05)
+    return _json(start_response, {"name": name, "released": True,
+                                  "waited": round(time.monotonic() - started, 3), "pid": os.getpid()})
 
 
 def upload(environ, start_response):
@@ -161,6 +199,7 @@ ROUTES = {
     "/whoami": whoami,
     "/write": write,
     "/sleep": sleep,
+    "/block": block,
     "/upload": upload,
     "/healthz": healthz,
     "/status": status,
