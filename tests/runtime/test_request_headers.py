@@ -8,8 +8,8 @@ import ipaddress
 from support.harness import Pod, SharedPods
 
 _CREDENTIALS = "Basic " + base64.b64encode(b"alice:s3cret-marker").decode()
-#: A header nothing filters when no proxy is trusted: proves headers reach /env at all.
-_CONTROL = {"X-Real-IP": "9.9.9.9"}
+#: A header nothing filters: proves headers reach /env at all.
+_CONTROL = {"X-Request-Id": "marker-9"}
 _FORWARDED = {"X-Forwarded-For": "1.2.3.4, 5.6.7.8", "X-Forwarded-Proto": "https", **_CONTROL}
 
 
@@ -18,7 +18,7 @@ def test_authorization_header_hidden_by_default(default_pod: Pod) -> None:
     env = default_pod.get(
         "/env", headers={"Authorization": _CREDENTIALS, "Proxy-Authorization": _CREDENTIALS, **_CONTROL}
     ).json()
-    assert env.get("HTTP_X_REAL_IP") == "9.9.9.9"
+    assert env.get("HTTP_X_REQUEST_ID") == "marker-9"
     assert "HTTP_AUTHORIZATION" not in env
     assert "HTTP_PROXY_AUTHORIZATION" not in env
 
@@ -36,7 +36,7 @@ def test_proxy_header_never_reaches_the_app(default_pod: Pod) -> None:
     """httpoxy: a ``Proxy:`` request header would become HTTP_PROXY, which HTTP
     client libraries read as their proxy setting. mod_wsgi drops it."""
     env = default_pod.get("/env", headers={"Proxy": "http://127.0.0.1:9/", **_CONTROL}).json()
-    assert env.get("HTTP_X_REAL_IP") == "9.9.9.9"
+    assert env.get("HTTP_X_REQUEST_ID") == "marker-9"
     assert "HTTP_PROXY" not in env
 
 
@@ -69,3 +69,23 @@ def test_forwarded_for_honoured_only_from_trusted_proxy(default_pod: Pod, pods: 
 
     # Without trusted proxies at all nothing is rewritten either.
     assert default_pod.get("/env", headers=_FORWARDED).json()["REMOTE_ADDR"] == peer
+
+
+def test_undeclared_forwarding_headers_never_reach_the_app(default_pod: Pod, pods: SharedPods) -> None:
+    """mod_wsgi strips a *declared* forwarding header from an untrusted peer but
+    passes an undeclared one through; the include file drops every forwarding
+    header the spec does not trust, so a client cannot say X-Forwarded-Proto:
+    https or X-Forwarded-Host to an app that trusts only X-Forwarded-For."""
+    spoofed = {"X-Forwarded-Host": "evil.example", "X-Real-IP": "9.9.9.9", **_FORWARDED}
+    env = default_pod.get("/env", headers=spoofed).json()
+    assert env.get("HTTP_X_REQUEST_ID") == "marker-9"
+    for key in ("HTTP_X_FORWARDED_HOST", "HTTP_X_REAL_IP", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR"):
+        assert key not in env, key
+
+    # From a trusted proxy, only what is declared is believed; the rest is dropped.
+    peer = env["REMOTE_ADDR"]
+    only_for = pods.shared({"security": {"trustedProxies": [f"{peer}/32"], "trustedProxyHeaders": ["X-Forwarded-For"]}})
+    env = only_for.get("/env", headers=spoofed).json()
+    assert env["REMOTE_ADDR"] == "5.6.7.8"
+    assert env["wsgi.url_scheme"] == "http"
+    assert "HTTP_X_FORWARDED_PROTO" not in env and "HTTP_X_FORWARDED_HOST" not in env

@@ -20,6 +20,7 @@ Anything else -> 404 with a fixed body.
 
 Standard library only; no framework.
 """
+
 import json
 import os
 import re
@@ -35,6 +36,8 @@ ENV_KEYS = (
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_REAL_IP",
     "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_REQUEST_ID",
     "HTTP_HOST",
     "SERVER_NAME",
     "wsgi.url_scheme",
@@ -48,15 +51,13 @@ ENV_KEYS = (
 
 def _json(start_response, obj, status="200 OK"):
     body = json.dumps(obj, sort_keys=True).encode("utf-8") + b"\n"
-    start_response(status, [("Content-Type", "application/json"),
-                            ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
 
 
 def _text(start_response, text, status="200 OK"):
     body = text.encode("utf-8")
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
     return [body]
 
 
@@ -82,26 +83,28 @@ def env(environ, start_response):
 
 
 def whoami(environ, start_response):
-    return _json(start_response, {
-        "uid": os.getuid(),
-        "gid": os.getgid(),
-        "euid": os.geteuid(),
-        "egid": os.getegid(),
-        "groups": os.getgroups(),
-        "pid": os.getpid(),
-        "ppid": os.getppid(),
-        "umask": "%04o" % _umask(),
-        "cwd": os.getcwd(),
-        "home": os.environ.get("HOME"),
-        "tmpdir": tempfile.gettempdir(),
-    })
+    return _json(
+        start_response,
+        {
+            "uid": os.getuid(),
+            "gid": os.getgid(),
+            "euid": os.geteuid(),
+            "egid": os.getegid(),
+            "groups": os.getgroups(),
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "umask": "%04o" % _umask(),
+            "cwd": os.getcwd(),
+            "home": os.environ.get("HOME"),
+            "tmpdir": tempfile.gettempdir(),
+        },
+    )
 
 
 def write(environ, start_response):
     path = _query(environ).get("path", [""])[0]
     if not path:
-        return _json(start_response, {"ok": False, "error": "path required"},
-                     "400 Bad Request")
+        return _json(start_response, {"ok": False, "error": "path required"}, "400 Bad Request")
     result = {"path": path, "ok": False, "errno": None, "error": None, "mode": None}
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -121,13 +124,11 @@ def sleep(environ, start_response):
     try:
         seconds = float(_query(environ).get("s", ["1"])[0])
     except ValueError:
-        return _json(start_response, {"error": "s must be a number"},
-                     "400 Bad Request")
+        return _json(start_response, {"error": "s must be a number"}, "400 Bad Request")
     seconds = max(0.0, min(seconds, 600.0))
     started = time.monotonic()
     time.sleep(seconds)
-    return _json(start_response, {"slept": round(time.monotonic() - started, 3),
-                                  "pid": os.getpid()})
+    return _json(start_response, {"slept": round(time.monotonic() - started, 3), "pid": os.getpid()})
 
 
 BLOCK_DIR = "/var/lib/hello"
@@ -139,8 +140,9 @@ def block(environ, start_response):
     name = query.get("name", [""])[0]
     directory = query.get("dir", [BLOCK_DIR])[0]
     if not _BLOCK_NAME.match(name) or not directory.startswith("/"):
-        return _json(start_response, {"error": "name must match [A-Za-z0-9_-]{1,64}, dir be absolute"},
-                     "400 Bad Request")
+        return _json(
+            start_response, {"error": "name must match [A-Za-z0-9_-]{1,64}, dir be absolute"}, "400 Bad Request"
+        )
     try:
         cap = max(0.0, min(float(query.get("cap", ["120"])[0]), 600.0))
     except ValueError:
@@ -151,12 +153,16 @@ def block(environ, start_response):
     releases = [os.path.join(directory, name + ".release"), os.path.join(directory, "all.release")]
     while not any(os.path.exists(r) for r in releases):
         if time.monotonic() - started > cap:
-            return _json(start_response, {"name": name, "released": False,
-                                          "waited": round(time.monotonic() - started, 3)},
-                         "503 Service Unavailable")
+            return _json(
+                start_response,
+                {"name": name, "released": False, "waited": round(time.monotonic() - started, 3)},
+                "503 Service Unavailable",
+            )
         time.sleep(0.05)
-    return _json(start_response, {"name": name, "released": True,
-                                  "waited": round(time.monotonic() - started, 3), "pid": os.getpid()})
+    return _json(
+        start_response,
+        {"name": name, "released": True, "waited": round(time.monotonic() - started, 3), "pid": os.getpid()},
+    )
 
 
 def upload(environ, start_response):
@@ -177,8 +183,7 @@ def status(environ, start_response):
         code = 400
     if not 200 <= code <= 599:
         code = 400
-    return _text(start_response, "application says %d" % code,
-                 "%d Status %d" % (code, code))
+    return _text(start_response, "application says %d" % code, "%d Status %d" % (code, code))
 
 
 def raise_error(environ, start_response):

@@ -58,8 +58,38 @@ def include_conf(app: WsgiApp) -> str:
     ]
     if spec.error_pages.enabled:
         lines += [f'ErrorDocument {code} "{_ERROR_TEXT[code]}"' for code in ERROR_STATUSES]
+    lines += [f"RequestHeader unset {h}" for h in _untrusted_forwarding_headers(app)]
     lines += _alias_directory_blocks(app)
     return "\n".join(lines) + "\n"
+
+
+#: Headers proxies use to tell the app about the original request (mod_wsgi
+#: knows them all as trustable). mod_wsgi removes a *declared* one that comes
+#: from an untrusted peer, but passes an undeclared one through untouched, so a
+#: client could send X-Forwarded-Proto: https to an app that trusts only
+#: X-Forwarded-For, and a framework reading it (Django's
+#: SECURE_PROXY_SSL_HEADER) would believe it.
+FORWARDING_HEADERS = (
+    "X-Forwarded-For",
+    "X-Client-IP",
+    "X-Real-IP",
+    "X-Forwarded-Host",
+    "X-Host",
+    "X-Forwarded-Server",
+    "X-Forwarded-Port",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Scheme",
+    "X-Scheme",
+    "X-Forwarded-HTTPS",
+    "X-Forwarded-SSL",
+    "Forwarded",
+)
+
+
+def _untrusted_forwarding_headers(app: WsgiApp) -> list[str]:
+    """The forwarding headers the spec does not trust: Apache drops them before the app can read them."""
+    trusted = {h.lower() for h in app.spec.security.trusted_proxy_headers}
+    return [h for h in FORWARDING_HEADERS if h.lower() not in trusted]
 
 
 def _alias_directory_blocks(app: WsgiApp) -> list[str]:

@@ -176,3 +176,17 @@ def test_no_aliases_no_directory_blocks(render_kinds: RenderKinds) -> None:
     kinds = render_kinds()
     assert "--url-alias" not in command(kinds)
     assert not [line for line in include_conf(kinds) if line.startswith("<Directory")]
+
+
+def test_undeclared_forwarding_headers_are_dropped(render_kinds: RenderKinds) -> None:
+    security = {"trustedProxies": ["10.0.0.0/8"], "trustedProxyHeaders": ["X-Forwarded-For", "x-forwarded-proto"]}
+    dropped = {
+        line.split()[-1]
+        for line in include_conf(render_kinds({"security": security}))
+        if line.startswith("RequestHeader unset ")
+    }
+    assert "X-Forwarded-Proto" not in dropped and "X-Forwarded-For" not in dropped
+    assert {"X-Forwarded-Host", "X-Real-IP", "Forwarded", "X-Forwarded-Scheme"} <= dropped
+    # With nothing trusted, every one of them is dropped.
+    none = {line.split()[-1] for line in include_conf(render_kinds()) if line.startswith("RequestHeader unset ")}
+    assert {"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} <= none
