@@ -423,6 +423,9 @@ def test_migrations_come_from_the_release_step(
         assert done.exit_code == 0, done.logs
         assert "Applying documents.0001_initial... OK" in done.logs
         assert browser.request("/").status == 200
+        # The release ran with the app's umask too: the database it created is not world-readable.
+        mode = pod.exec("stat", "-c", "%a", "/var/lib/django/data/db.sqlite3").stdout.strip()
+        assert mode == "640", mode
     finally:
         pod.remove()
 

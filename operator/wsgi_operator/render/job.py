@@ -22,7 +22,11 @@ def _pod_template(app: WsgiApp) -> dict[str, Any]:
     release = app.spec.release
     assert release is not None
     volumes, mounts = app_volumes_and_mounts(app)
-    container = app_container(app, "release", list(release.command), mounts)
+    # The server gets its umask from the envvars script; the release runs
+    # no Apache, so a fixed shell line sets it and execs the command, whose
+    # words stay separate arguments ("$@"): nothing of them is parsed.
+    umask = ["/bin/sh", "-c", f'umask {app.spec.security.umask} && exec "$@"', "release"]
+    container = app_container(app, "release", [*umask, *release.command], mounts)
     container["workingDir"] = working_directory(app)
     pod = app_pod_spec(app, [container], volumes)
     pod["restartPolicy"] = "Never"

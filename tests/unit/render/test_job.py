@@ -49,7 +49,17 @@ def test_release_job_runs_the_command_in_the_hardened_app_pod() -> None:
     server = _server(app)
     (c,) = pod["containers"]
     (s,) = server["containers"]
-    assert c["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    # The app's umask, then the command as separate words (never parsed by the shell).
+    assert c["command"] == [
+        "/bin/sh",
+        "-c",
+        'umask 0027 && exec "$@"',
+        "release",
+        "python",
+        "manage.py",
+        "migrate",
+        "--noinput",
+    ]
     assert c["image"] == s["image"] and c["workingDir"] == "/app"
     assert c["securityContext"] == s["securityContext"]
     assert pod["securityContext"] == server["securityContext"]
