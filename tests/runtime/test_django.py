@@ -407,6 +407,9 @@ def test_migrations_come_from_the_release_step(
     page works; after the release Job's pod has run (migrate), the same running
     server answers 200."""
     assert site.first_page == 200
+    # The release Job created the site's database, with the app's umask: not world-readable.
+    mode = site.pod.exec("stat", "-c", "%a", "/var/lib/django/data/db.sqlite3").stdout.strip()
+    assert mode == "640", mode
     claims = new_claims(tmp_path)
     pod = pod_factory.start_manifest(example_manifest(proxy_peer), claims=claims, release=False, wait=False)
     try:
@@ -423,9 +426,6 @@ def test_migrations_come_from_the_release_step(
         assert done.exit_code == 0, done.logs
         assert "Applying documents.0001_initial... OK" in done.logs
         assert browser.request("/").status == 200
-        # The release ran with the app's umask too: the database it created is not world-readable.
-        mode = pod.exec("stat", "-c", "%a", "/var/lib/django/data/db.sqlite3").stdout.strip()
-        assert mode == "640", mode
     finally:
         pod.remove()
 
