@@ -152,7 +152,13 @@ REFERENCE_KINDS: tuple[Resource, ...] = (
 
 #: What the operator needs besides its children and references.
 PERMISSIONS: tuple[Permission, ...] = (
-    Permission(GROUP, PLURAL, ("list", "watch", "patch"), "kopf watches WsgiApps and keeps its state in annotations"),
+    Permission(
+        GROUP,
+        PLURAL,
+        ("get", "list", "watch", "patch"),
+        "kopf watches WsgiApps and keeps its state in annotations; a deleted child's owner is read before "
+        "the child is recreated",
+    ),
     Permission(GROUP, f"{PLURAL}/status", ("patch",), "the reconciler writes status"),
     Permission(
         GROUP,

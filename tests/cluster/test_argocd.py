@@ -415,14 +415,15 @@ def gitops(argocd: ArgoCD, kubectl: Any, kubeconfig: Path, tmp_path: Path) -> It
     ops = GitOps(kubectl, ns, repo)
     # The CRDs are cluster-wide and shared by every test session: applied, never deleted.
     kubectl("apply", "--server-side", "--force-conflicts", "-k", str(argocd.manifests / "crds"))
-    # Polled: `kubectl wait` fails outright on a CRD that has no status yet.
-    established = "jsonpath={.status.conditions[?(@.type=='Established')].status}"
+
+    # Polled, and as JSON: `kubectl wait` and a jsonpath filter both fail
+    # outright on a CRD whose status has no conditions yet.
+    def established(crd: str) -> bool:
+        conditions = json.loads(kubectl("get", "crd", crd, "-o", "json").stdout).get("status", {}).get("conditions")
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions or ())
+
     for crd in ("applications.argoproj.io", "appprojects.argoproj.io"):
-        wait_for(
-            f"CRD {crd} Established",
-            lambda crd=crd: kubectl("get", "crd", crd, "-o", established).stdout == "True",
-            TIMEOUT,
-        )
+        wait_for(f"CRD {crd} Established", lambda crd=crd: established(crd), TIMEOUT)
     kubectl("create", "namespace", ns)
     try:
         config = list(yaml.safe_load_all(kubectl("kustomize", str(argocd.manifests / "base" / "config")).stdout))

@@ -357,7 +357,8 @@ def test_release_job_pod_runs_its_command_like_the_server_pod_without_a_port() -
     (c,) = job["spec"]["template"]["spec"]["containers"]
     # Its command, from the same image, in the working directory.
     at = run.argv.index("--entrypoint")
-    assert run.argv[at + 1 :] == ["python", c["image"], "manage.py", "migrate", "--noinput"]
+    assert run.argv[at + 1 :] == [c["command"][0], c["image"], *c["command"][1:]]
+    assert c["command"][-3:] == ["manage.py", "migrate", "--noinput"]
     assert values(run, "--workdir") == [c["workingDir"]]
     # Nothing published; the same identity, restrictions, env and claims as the server.
     assert values(run, "--publish") == []
