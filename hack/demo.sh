@@ -43,6 +43,25 @@ namespaces="$(sed -n 's/^  namespace: *//p' "${REPO_ROOT}"/examples/*.yaml | sor
 for ns in ${namespaces}; do
   "${kubectl[@]}" create namespace "${ns}" --dry-run=client -o yaml | "${kubectl[@]}" apply -f - >/dev/null
 done
+# The Django example's data lives on claims (examples/django/deploy/pvc.yaml).
+# This control plane has no storage provisioner, so the demo pre-binds each
+# claim to a hostPath volume nothing ever writes to (kwok runs no container).
+log "creating the Django example's claims"
+for claim in django-data django-media; do
+  "${kubectl[@]}" apply --server-side -f - >/dev/null <<PV
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: demo-${claim}}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: /nonexistent/wsgi-operator-demo/${claim}}
+  claimRef: {namespace: django, name: ${claim}}
+PV
+done
+"${kubectl[@]}" apply --server-side -f "${REPO_ROOT}/examples/django/deploy/pvc.yaml" >/dev/null
 log "applying examples/"
 "${kubectl[@]}" apply --server-side -f "${REPO_ROOT}/examples/" >/dev/null
 log "waiting for every WsgiApp to be Ready"
