@@ -3,13 +3,13 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv demo test test-unit test-runtime test-cluster lint crds chart images \
+.PHONY: help venv demo test test-unit test-runtime test-cluster test-e2e lint crds chart images \
         cluster-binaries argocd-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
 # `make help` prints the `## ` note of every target: one line each, kept next
 # to the target so the list cannot go stale.
 help: ## this list
-	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "%-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z0-9-]+:.*## / {printf "%-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 venv: ## the system packages the Makefile needs, and the project's virtualenv (.venv)
 	@bash hack/bootstrap.sh
@@ -48,8 +48,10 @@ test-runtime: images ## real mod_wsgi-express in real containers
 	$(BIN)/pytest -q tests/runtime
 
 # A Go new enough for Kubernetes 1.35, fetched from the Go module proxy when
-# the machine's is missing or too old (hack/ensure-go.sh).
-cluster-binaries: ## build etcd, kube-apiserver, ... kwok into ~/.cache (once)
+# the machine's is missing or too old (hack/ensure-go.sh). With the real node
+# (unless WSGI_OPERATOR_REAL_NODE=0): kubelet, kube-proxy, kube-router, CNI
+# plugins, CoreDNS, Traefik and the node's images too (docs/real-node.md).
+cluster-binaries: ## build the control plane and the real node (kubelet ... Traefik) into ~/.cache (once)
 	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/k8s/build.sh
 
 # A real Argo CD for tests/cluster/test_argocd.py: v3.6.1 built from the Go
@@ -61,11 +63,15 @@ argocd-binaries: ## build Argo CD v3.6.1 into ~/.cache (once) and install redis-
 test-cluster: venv cluster-binaries argocd-binaries ## the operator against the real local control plane
 	$(BIN)/pytest -q tests/cluster
 
+# Pods that really run, on the local cluster's real node (docs/real-node.md).
+test-e2e: venv images cluster-binaries ## WsgiApps on the real node: Service, NetworkPolicy, ingress, rollouts under load
+	$(BIN)/pytest -q tests/e2e
+
 test: lint images cluster-binaries argocd-binaries ## everything: set up, lint, then the whole suite (what CI runs)
 	$(BIN)/pytest -q -rs tests
 
 ## Local control plane -------------------------------------------------------
-cluster-up: cluster-binaries ## start the local control plane
+cluster-up: cluster-binaries ## start the local cluster (control plane, kwok node, real node)
 	bash hack/k8s/cluster.sh up
 
 cluster-down: ## stop it and remove its state
@@ -74,7 +80,7 @@ cluster-down: ## stop it and remove its state
 cluster-kubeconfig: ## print the path of its admin kubeconfig (make -s)
 	@bash hack/k8s/cluster.sh kubeconfig
 
-demo: venv cluster-binaries ## control plane + CRD + operator + the examples, and what to look at
+demo: venv cluster-binaries ## the cluster, the operator, the example app on the real node, and a curl that reaches it
 	bash hack/demo.sh
 
 # bench/*.py import the tests' shared code (tests/support) as `support`: run them with PYTHONPATH=tests.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane for the tests and the demo: etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler and kwok (which
-# plays the kubelet of a fake node), all listening on 127.0.0.1 only.
+# plays the kubelet of a fake node), all listening on 127.0.0.1 only; and
+# a real node next to it (hack/k8s/node.sh: containerd, kubelet, kube-proxy,
+# kube-router, CoreDNS, Traefik) in a network namespace of its own, unless
+# WSGI_OPERATOR_REAL_NODE=0.
 #
 # Usage: hack/k8s/cluster.sh COMMAND
 #   up          build if needed, start everything, wait until usable
@@ -12,6 +15,10 @@
 #   bin-dir     print the directory holding kubectl, helm and the rest
 #   which NAME  print the path of one binary (honours KUBEBUILDER_ASSETS)
 #   logs [COMPONENT]  print the tail of the component logs
+#   load-image IMAGE...  copy images from the Docker engine into the node
+#   ingress-port         print the 127.0.0.1 port of the node's ingress
+#   node-exec CMD...     run CMD in the node's network namespace (it reaches
+#                        pod and Service addresses)
 #
 # Environment (all optional):
 #   WSGI_OPERATOR_CACHE   cache root (default ~/.cache/wsgi-operator)
@@ -22,6 +29,10 @@
 #   WSGI_OPERATOR_CONTROLLER_MANAGER_PORT (20257),
 #   WSGI_OPERATOR_SCHEDULER_PORT (20259), WSGI_OPERATOR_KWOK_PORT (20247)
 #   WSGI_OPERATOR_UP_TIMEOUT   seconds to wait for readiness (default 120)
+#   WSGI_OPERATOR_REAL_NODE    0: no real node (default 1: start it)
+#   WSGI_OPERATOR_NODE_NET     the node's networks 10.250.N.0/30 and
+#                              10.251.N.0/24 (N: 0-255, default 0)
+#   WSGI_OPERATOR_INGRESS_PORT  127.0.0.1 port of the ingress (28080)
 #   KUBEBUILDER_ASSETS    envtest binaries to use instead of building them
 set -euo pipefail
 
@@ -60,7 +71,16 @@ KUBECONFIG_PATH="${STATE}/admin.kubeconfig"
 # state dirs (two clusters on other ports) never share it.
 ETCD_TMPFS="/dev/shm/wsgi-operator-etcd-$(printf '%s' "${STATE}" | sha256sum | cut -c1-12)"
 # Start order; `down` stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+# shellcheck source=node.sh
+source "${K8S_HACK_DIR}/node.sh"
+
+# Every component `up` starts (the node's after the control plane's).
+COMPONENTS=("${CONTROL_PLANE[@]}")
+if k8s::node_enabled; then
+  COMPONENTS+=("${NODE_COMPONENTS[@]}")
+fi
 
 kubectl_() {
   "$(k8s::bin kubectl)" --kubeconfig="${KUBECONFIG_PATH}" "$@"
@@ -94,16 +114,23 @@ fail() {
   die "$2 (logs in ${LOGS}; stop with: $0 down)"
 }
 
-# start COMPONENT ARGS...: runs the binary detached from our session (setsid)
-# so that a Ctrl-C meant for the test runner does not kill the control
-# plane under the teardown, and records its PID.
+# start COMPONENT ARGS...: runs the component's binary (k8s::bin) with ARGS.
 start() {
-  local name="$1" bin pid
+  local name="$1"
   shift
-  bin="$(k8s::bin "${name}")"
+  start_cmd "${name}" "$(k8s::bin "${name}")" "$@"
+}
+
+# start_cmd COMPONENT COMMAND...: runs COMMAND detached from our session
+# (setsid) so that a Ctrl-C meant for the test runner does not kill the
+# cluster under the teardown, and records its PID as COMPONENT's. The
+# command line must name a path under the state dir (see live_pid).
+start_cmd() {
+  local name="$1" pid
+  shift
   # 8>&-: the component must not inherit the `up` lock (fd 8), or the lock
   # would be held for as long as the component runs.
-  setsid "${bin}" "$@" </dev/null >>"${LOGS}/${name}.log" 2>&1 8>&- &
+  setsid "$@" </dev/null >>"${LOGS}/${name}.log" 2>&1 8>&- &
   pid=$!
   printf '%s\n' "${pid}" >"${PIDS}/${name}.pid"
   # Until the forked shell has exec'd, its command line lacks our state dir
@@ -119,26 +146,35 @@ start() {
   log "started ${name} (pid ${pid})"
 }
 
+# stop_component COMPONENT: SIGTERM to its recorded process (if alive and
+# ours), waited for; SIGKILL after 20 s, because `down` must always finish.
+# The process group goes too: setsid made the component its leader, and
+# socat's per-connection children live in it.
+stop_component() {
+  local name="$1" pid waited=0
+  pid="$(live_pid "${name}")" || return 0
+  log "stopping ${name} (pid ${pid})"
+  kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null || true
+  while kill -0 "${pid}" 2>/dev/null && ((waited < 200)); do
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  if kill -0 "${pid}" 2>/dev/null; then
+    log "${name} (pid ${pid}) ignored SIGTERM for 20s; sending SIGKILL"
+    kill -KILL -- "-${pid}" 2>/dev/null || kill -KILL "${pid}" 2>/dev/null || true
+  fi
+}
+
+# Stops the node (whether or not it is enabled now: a node an earlier `up`
+# started is cleaned up all the same), then the control plane.
 stop_all() {
-  local i name pid waited
+  local i
+  node::down
   # One at a time, in reverse start order, each waited for: an API server
   # whose etcd is already gone hangs in its shutdown on storage calls, and
   # etcd's graceful stop waits for the API server's watch streams.
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    name="${COMPONENTS[i]}"
-    pid="$(live_pid "${name}")" || continue
-    log "stopping ${name} (pid ${pid})"
-    kill -TERM "${pid}" 2>/dev/null || true
-    # 20 s for a clean exit, then SIGKILL: `down` must always finish.
-    waited=0
-    while kill -0 "${pid}" 2>/dev/null && ((waited < 200)); do
-      sleep 0.1
-      waited=$((waited + 1))
-    done
-    if kill -0 "${pid}" 2>/dev/null; then
-      log "${name} (pid ${pid}) ignored SIGTERM for 20s; sending SIGKILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-    fi
+  for ((i = ${#CONTROL_PLANE[@]} - 1; i >= 0; i--)); do
+    stop_component "${CONTROL_PLANE[i]}"
   done
 }
 
@@ -150,7 +186,9 @@ remove_state() {
     target="$(readlink "${STATE}/etcd-data")"
     [[ "${target}" == /dev/shm/wsgi-operator-etcd* ]] || target=""
   fi
-  rm -rf -- "${ETCD_TMPFS}" ${target:+"${target}"} "${STATE}"
+  # --one-file-system: should a mount under the state dir have survived
+  # node::down, never delete through it.
+  rm -rf --one-file-system -- "${ETCD_TMPFS}" ${target:+"${target}"} "${STATE}"
 }
 
 # ------------------------------------------------------------------ health
@@ -163,6 +201,13 @@ api_ready() {
 all_running() {
   local name
   for name in "${COMPONENTS[@]}"; do
+    live_pid "${name}" >/dev/null || return 1
+  done
+}
+
+control_plane_running() {
+  local name
+  for name in "${CONTROL_PLANE[@]}"; do
     live_pid "${name}" >/dev/null || return 1
   done
 }
@@ -193,11 +238,13 @@ port_free() {
 
 # ------------------------------------------------------------------ kubeconfigs
 
-# write_kubeconfig FILE CERTNAME USER: a kubeconfig for the API server with
-# the CA and the client cert PKI/CERTNAME embedded. The one place that writes
-# a kubeconfig.
+# write_kubeconfig FILE CERTNAME USER [SERVER [TLS_SERVER_NAME]]: a
+# kubeconfig for the API server (SERVER, default https://127.0.0.1:<port>)
+# with the CA and the client cert PKI/CERTNAME embedded; TLS_SERVER_NAME is
+# the name the serving certificate is checked against when SERVER's address
+# is not one it covers. The one place that writes a kubeconfig.
 write_kubeconfig() {
-  local file="$1" certname="$2" user="$3"
+  local file="$1" certname="$2" user="$3" server="${4:-https://127.0.0.1:${APISERVER_PORT}}" tls_name="${5:-}"
   (
     umask 077
     cat >"${file}" <<EOF
@@ -206,8 +253,9 @@ kind: Config
 clusters:
 - name: wsgi-operator-local
   cluster:
-    server: https://127.0.0.1:${APISERVER_PORT}
-    certificate-authority-data: $(base64 -w0 <"${PKI}/ca.crt")
+    server: ${server}
+    certificate-authority-data: $(base64 -w0 <"${PKI}/ca.crt")${tls_name:+
+    tls-server-name: ${tls_name}}
 users:
 - name: ${user}
   user:
@@ -286,6 +334,10 @@ start_apiserver() {
     --proxy-client-cert-file="${PKI}/front-proxy-client.crt" \
     --proxy-client-key-file="${PKI}/front-proxy-client.key" \
     --endpoint-reconciler-type=none \
+    --kubelet-client-certificate="${PKI}/apiserver-kubelet-client.crt" \
+    --kubelet-client-key="${PKI}/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="${PKI}/ca.crt" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
     --authorization-mode=Node,RBAC \
     --enable-admission-plugins=NodeRestriction \
     --allow-privileged=true \
@@ -298,8 +350,12 @@ start_apiserver() {
   #   switch, be what rejects privileged pods in a restricted namespace.
   # - --endpoint-reconciler-type=none: the API server would publish its
   #   advertise address as the `kubernetes` Endpoints, but 127.0.0.1 is not
-  #   a valid endpoint IP, and it would log that every 10 s. Nothing here
-  #   runs in-cluster, so nothing needs that Service's endpoints.
+  #   a valid endpoint IP, and it would log that every 10 s. The real node
+  #   (node.sh) publishes its own endpoint for the Service's in-cluster
+  #   clients.
+  # - --kubelet-*: the real node's kubelet (logs, exec, port-forward):
+  #   the API server proves who it is with a client cert, checks the
+  #   kubelet's serving cert against our CA, and dials its InternalIP.
 }
 
 start_controller_manager() {
@@ -388,6 +444,19 @@ cmd_up() {
     log "already up: export KUBECONFIG=${KUBECONFIG_PATH}"
     return 0
   fi
+  if k8s::node_enabled && control_plane_running && api_ready; then
+    # The control plane is up and only the node is missing (it was started
+    # without one, or the node died): the control plane, which others may
+    # be using, is left alone and the node is started next to it.
+    if ! node::apiserver_ready_for_node; then
+      log "warning: the running control plane was started by an older cluster.sh (its API server cannot call a kubelet); not adding a real node to it. For one: $0 down; $0 up"
+      return 0
+    fi
+    log "control plane already up; starting the real node"
+    node::down
+    node::up
+    return 0
+  fi
   if [[ -d "${STATE}" ]]; then
     # A previous run crashed or was half started: stop whatever of it is
     # still alive (only our own PIDs) and start from a clean slate.
@@ -420,11 +489,16 @@ cmd_up() {
   create_kwok_node
   wait_for kwok "node ${NODE_NAME} to be Ready" \
     kubectl_ wait --for=condition=Ready "node/${NODE_NAME}" --timeout=5s
+  log "control plane up in $((SECONDS - t0))s"
+
+  if k8s::node_enabled; then
+    node::up
+  fi
 
   for name in "${COMPONENTS[@]}"; do
     live_pid "${name}" >/dev/null || fail "${name}" "${name} exited during startup"
   done
-  log "control plane up in $((SECONDS - t0))s: export KUBECONFIG=${KUBECONFIG_PATH}"
+  log "cluster up in $((SECONDS - t0))s: export KUBECONFIG=${KUBECONFIG_PATH}"
 }
 
 cmd_down() {
@@ -434,9 +508,11 @@ cmd_down() {
   fi
   stop_all
   remove_state
-  log "control plane stopped, state removed"
+  log "stopped, state removed"
 }
 
+# Exit status: 0 when everything `up` starts is up, 3 when the control
+# plane is not, 4 when only the (enabled) real node is not.
 cmd_status() {
   local name pid rc=0
   for name in "${COMPONENTS[@]}"; do
@@ -444,17 +520,31 @@ cmd_status() {
       printf '%-24s running (pid %s)\n' "${name}" "${pid}"
     else
       printf '%-24s not running\n' "${name}"
-      rc=3
+      if [[ " ${CONTROL_PLANE[*]} " == *" ${name} "* ]]; then
+        rc=3
+      elif ((rc == 0)); then
+        rc=4
+      fi
     fi
   done
   if api_ready; then
     printf '%-24s ok (https://127.0.0.1:%s)\n' "api /readyz" "${APISERVER_PORT}"
     kubectl_ get nodes --no-headers 2>/dev/null | sed 's/^/node                     /'
+    if k8s::node_enabled && ((rc == 0)) && ! node::ready; then
+      rc=4
+    fi
   else
     printf '%-24s not ready\n' "api /readyz"
     rc=3
   fi
   printf '%-24s %s\n' kubeconfig "${KUBECONFIG_PATH}"
+  if k8s::node_enabled; then
+    printf '%-24s http://127.0.0.1:%s\n' ingress "${INGRESS_PORT}"
+    if ((rc == 4)) && ! node::apiserver_ready_for_node; then
+      # The test fixtures read this line.
+      printf '%-24s %s\n' "real node" "not started: the control plane predates it (for one: $0 down; $0 up)"
+    fi
+  fi
   return "${rc}"
 }
 
@@ -503,6 +593,17 @@ main() {
       k8s::bin "$1"
       ;;
     logs) cmd_logs "$@" ;;
+    load-image)
+      (($# > 0)) || usage
+      live_pid containerd >/dev/null || die "the real node is not running ($0 up starts it)"
+      node::load_images "$@"
+      ;;
+    ingress-port) printf '%s\n' "${INGRESS_PORT}" ;;
+    node-exec)
+      (($# > 0)) || usage
+      [[ -e "${NETNS_PATH}" ]] || die "the real node is not running"
+      exec nsenter --net="${NETNS_PATH}" -- "$@"
+      ;;
     *) usage ;;
   esac
 }

@@ -46,11 +46,55 @@ k8s::bin() {
   printf '%s\n' "${K8S_BIN_DIR}/${name}"
 }
 
-# True when every binary and the kwok stages are in place.
+# True when every binary and the kwok stages are in place (and, with the
+# real node enabled, everything the node needs).
 k8s::all_present() {
   local name
   for name in "${K8S_BINARIES[@]}"; do
     [[ -x "$(k8s::bin "${name}")" ]] || return 1
   done
-  [[ -f "${K8S_STAGES_DIR}/node-fast.yaml" && -f "${K8S_STAGES_DIR}/pod-fast.yaml" ]]
+  [[ -f "${K8S_STAGES_DIR}/node-fast.yaml" && -f "${K8S_STAGES_DIR}/pod-fast.yaml" ]] || return 1
+  ! k8s::node_enabled || k8s::node_present
+}
+
+# ------------------------------------------------------------------ real node
+# A real kubelet next to the kwok node (hack/k8s/node.sh, docs/real-node.md).
+# WSGI_OPERATOR_REAL_NODE=0 leaves it out: no build, no start.
+K8S_REAL_NODE="${WSGI_OPERATOR_REAL_NODE:-1}"
+# What build.sh makes for it, under the version's cache dir: the CNI plugins,
+# the static binaries that go into images, the image archives that `up`
+# imports into the node's containerd, and the Gateway API CRDs.
+K8S_NODE_DIR="${K8S_ROOT}/node"
+K8S_CNI_BIN_DIR="${K8S_NODE_DIR}/cni-bin"
+K8S_IMAGES_DIR="${K8S_NODE_DIR}/images"
+K8S_GATEWAY_CRDS="${K8S_NODE_DIR}/gateway-api-crds.yaml"
+# Host processes of the node (in bin/, next to the control plane's).
+K8S_NODE_BINARIES=(kubelet kube-proxy kube-router)
+K8S_CNI_PLUGINS=(bridge host-local loopback portmap)
+# Image archives (docker-archive format) named after their image.
+K8S_NODE_IMAGES=(pause coredns traefik)
+# Debian packages the node runs, as command:package. containerd 1.6 (and
+# its ctr, and runc) are the ones docker.io brings; kube-proxy, kube-router
+# and portmap call iptables; kube-router calls ipset; socat links the
+# node's network namespace to 127.0.0.1.
+# shellcheck disable=SC2034 # used by build.sh
+K8S_NODE_PACKAGES=(containerd:containerd ctr:containerd runc:runc iptables:iptables ipset:ipset socat:socat nsenter:util-linux)
+
+k8s::node_enabled() {
+  [[ "${K8S_REAL_NODE}" == 1 ]]
+}
+
+# True when everything build.sh makes for the node is in place.
+k8s::node_present() {
+  local name
+  for name in "${K8S_NODE_BINARIES[@]}"; do
+    [[ -x "${K8S_BIN_DIR}/${name}" ]] || return 1
+  done
+  for name in "${K8S_CNI_PLUGINS[@]}"; do
+    [[ -x "${K8S_CNI_BIN_DIR}/${name}" ]] || return 1
+  done
+  for name in "${K8S_NODE_IMAGES[@]}"; do
+    [[ -f "${K8S_IMAGES_DIR}/${name}.tar" ]] || return 1
+  done
+  [[ -f "${K8S_GATEWAY_CRDS}" ]]
 }

@@ -58,6 +58,10 @@ pki::generate() {
     # The two controllers get the identities their default RBAC roles bind.
     pki::cert "${dir}" ca kube-controller-manager system:kube-controller-manager "" clientAuth
     pki::cert "${dir}" ca kube-scheduler system:kube-scheduler "" clientAuth
+    # The API server's identity towards kubelets (logs, exec, port-forward):
+    # a kubelet asks the API server whether this user may, and
+    # system:masters may.
+    pki::cert "${dir}" ca apiserver-kubelet-client kube-apiserver-kubelet-client system:masters clientAuth
     # Aggregation layer: its own CA, so that the identity it vouches for
     # through X-Remote-User headers cannot be forged with an ordinary client
     # cert. Without it the controllers log, every few seconds, that the
@@ -68,5 +72,22 @@ pki::generate() {
     # supported algorithm for bound tokens and OIDC discovery consumers).
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "${dir}/sa.key" 2>/dev/null
     openssl pkey -in "${dir}/sa.key" -pubout -out "${dir}/sa.pub" 2>/dev/null
+  )
+}
+
+# pki::node DIR NODE_NAME NODE_IP: the certificates of the real node
+# (hack/k8s/node.sh), signed by the CA in DIR: the kubelet's client identity
+# (the Node authorizer and NodeRestriction admit system:node:NAME in
+# system:nodes), its serving certificate (the API server checks it against
+# the CA when it calls the kubelet), kube-proxy's (bound to
+# system:node-proxier by default) and kube-router's (bound by node.sh).
+pki::node() {
+  local dir="$1" node="$2" ip="$3"
+  (
+    umask 077
+    pki::cert "${dir}" ca kubelet "system:node:${node}" system:nodes clientAuth
+    pki::cert "${dir}" ca kubelet-serving "${node}" "" serverAuth "DNS:${node},IP:${ip}"
+    pki::cert "${dir}" ca kube-proxy system:kube-proxy "" clientAuth
+    pki::cert "${dir}" ca kube-router system:kube-router "" clientAuth
   )
 }
