@@ -167,8 +167,18 @@ PERMISSIONS: tuple[Permission, ...] = (
         "children's ownerReferences set blockOwnerDeletion (OwnerReferencesPermissionEnforcement)",
     ),
     Permission(EVENT.group, EVENT.plural, ("create",), "Events on WsgiApps (DriftCorrected; kopf's warnings)"),
-    Permission(POD.group, POD.plural, ("list",), "why pods cannot start (a missing Secret or ConfigMap), for status"),
-    Permission(POD.group, f"{POD.plural}/log", ("get",), "the last lines of a failed release Job's log, for status"),
+    Permission(
+        POD.group,
+        POD.plural,
+        ("list", "watch"),
+        "why pods cannot start (a missing Secret or ConfigMap, a crash, an image the node lacks), for status",
+    ),
+    Permission(
+        POD.group,
+        f"{POD.plural}/log",
+        ("get",),
+        "the last lines of a failed release Job's log, and the exception a pod that does not start printed",
+    ),
     Permission(
         "apiextensions.k8s.io",
         "customresourcedefinitions",

@@ -336,7 +336,7 @@ class FakeKube:
         ]
 
     def log(self, namespace: str, pod: str, tail_lines: int) -> str:
-        """The last ``tail_lines`` lines of what ``set_log`` said the pod printed."""
+        """The last ``tail_lines`` lines of what ``logs`` says the pod printed."""
         self._record(Call("log", "Pod", namespace, pod))
         return "".join(self.logs.get((namespace, pod), "").splitlines(keepends=True)[-tail_lines:])
 

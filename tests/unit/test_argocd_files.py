@@ -47,10 +47,13 @@ def test_every_testdata_file_is_a_case() -> None:
 
 
 def test_health_check_degrades_on_every_refusal_of_the_status_contract() -> None:
-    """Every Ready=False outcome that waits for a change is Degraded in health.lua, and nothing else is."""
-    from wsgi_operator.api.conditions import Outcome
+    """Every Ready=False outcome that waits for a change is Degraded in health.lua, and nothing else is.
+
+    Pods that do not start (StartupFailed) are Degraded too, as Argo CD's own Pod health has it.
+    """
+    from wsgi_operator.api.conditions import AvailabilityReason, Outcome
 
     lua = (WSGIAPP / "health.lua").read_text()
     table = lua[lua.index("local failedReasons = {") : lua.index("}", lua.index("local failedReasons = {"))]
     degraded = set(re.findall(r"^\s+(\w+) = true,$", table, re.MULTILINE))
-    assert degraded == {o.value for o in Outcome} - {"Applied", "ReleasePending"}
+    assert degraded == {o.value for o in Outcome} - {"Applied", "ReleasePending"} | {AvailabilityReason.STARTUP_FAILED}

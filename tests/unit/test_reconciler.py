@@ -32,7 +32,7 @@ import pytest
 from support.fakekube import FakeKube
 from support.manifests import wsgiapp_manifest
 from wsgi_operator import API_VERSION, KIND
-from wsgi_operator.api.conditions import Outcome
+from wsgi_operator.api.conditions import AvailabilityReason, Outcome
 from wsgi_operator.api.validation import validate
 from wsgi_operator.controller import reconcile as reconcile_module
 from wsgi_operator.controller.apply import CHILD_RESOURCES, ApiError
@@ -208,6 +208,31 @@ def pod(name: str, waiting: str, message: str) -> Step:
     return lambda w: w.fake.put(obj)
 
 
+def struggling_pod(name: str, restarts: int, log: str = "", waiting: str = "") -> Step:
+    """A server pod that does not start: running, its startup probe not passed (or waiting with
+    ``waiting``), restarted ``restarts`` times, having printed ``log``."""
+    meta = {"name": name, "namespace": NS, "labels": {"wsgi-operator.io/app": APP}}
+    state = {"waiting": {"reason": waiting, "message": "back-off"}} if waiting else {"running": {}}
+    container = {"ready": False, "started": False, "restartCount": restarts, "state": state}
+    container["lastState"] = {"terminated": {"exitCode": 137, "reason": "Error"}} if restarts else {}
+    obj = {"apiVersion": "v1", "kind": "Pod", "metadata": meta}
+    obj["status"] = {"phase": "Running", "containerStatuses": [container]}
+
+    def step(w: World) -> None:
+        w.fake.put(obj)
+        w.fake.logs[(NS, name)] = log
+
+    return step
+
+
+#: What mod_wsgi logs when the entry point does not import (the startup probe's requests).
+IMPORT_ERROR_LOG = (
+    "[wsgi:error] [pid 20:tid 7] [remote 10.244.0.1:1] Traceback (most recent call last):\n"
+    '[wsgi:error] [pid 20:tid 7] [remote 10.244.0.1:1]   File "/srv/app/run.wsgi", line 3, in <module>\n'
+    "[wsgi:error] [pid 20:tid 7] [remote 10.244.0.1:1] ModuleNotFoundError: No module named 'hello.nope'\n"
+)
+
+
 def gone_app() -> Step:
     """The WsgiApp is deleted (its body, as the watches last saw it, is what the dispatcher still holds)."""
 
@@ -323,6 +348,14 @@ class RefreshStatus:
         deployment = w.fake.peek("Deployment", APP)
         assert deployment is not None
         w.reconciler.refresh_status(w.body(), deployment)
+        return None
+
+
+class RefreshFromPod:
+    """A watch event of a pod that does not start (the Deployment did not change)."""
+
+    def __call__(self, w: World, index: list[ChildRef]) -> Result | None:
+        w.reconciler.refresh_from_pod(w.body())
         return None
 
 
@@ -692,6 +725,71 @@ ROWS = [
         history=(reconciled(SECRET_ENV), rollout(ready=0, updated=2), pod("web-abc", "ContainerCreating", "")),
         status=applied_status(("False", "ReplicasNotReady"), since=(T1, T0, T1), fields={"replicas": 2}),
         requests=(f"list Pod/{SELECTOR}", STATUS_WRITE),
+    ),
+    Row(
+        "deployment-event/new-pod-that-does-not-import-says-why",
+        RefreshStatus(),
+        history=(
+            reconciled(),
+            rollout(ready=2, updated=1, replicas=3),
+            struggling_pod("web-new", restarts=1, log=IMPORT_ERROR_LOG),
+        ),
+        status=applied_status(
+            ("False", AvailabilityReason.STARTUP_FAILED),
+            since=(T1, T0, T1),
+            message=(
+                "pod web-new does not start, restarted 1 time: "
+                "its log says ModuleNotFoundError: No module named 'hello.nope'"
+            ),
+            fields={"replicas": 3},
+        ),
+        requests=(f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
+    ),
+    Row(
+        "pod-event/crash-loop-of-a-new-pod-says-why",
+        RefreshFromPod(),
+        history=(
+            reconciled(),
+            rollout(ready=2, updated=1, replicas=3),
+            struggling_pod("web-new", restarts=3, log=IMPORT_ERROR_LOG, waiting="CrashLoopBackOff"),
+        ),
+        status=applied_status(
+            ("False", AvailabilityReason.STARTUP_FAILED),
+            since=(T1, T0, T1),
+            message=(
+                "pod web-new does not start, restarted 3 times: CrashLoopBackOff: back-off; "
+                "its log says ModuleNotFoundError: No module named 'hello.nope'"
+            ),
+            fields={"replicas": 3},
+        ),
+        # The Deployment is read: the pod event does not carry it.
+        requests=(GET_DEPLOYMENT, f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
+    ),
+    Row(
+        "pod-event/of-an-available-app-costs-nothing",
+        RefreshFromPod(),
+        history=(reconciled(), rollout(), lambda w: RefreshStatus()(w, []), struggling_pod("web-new", restarts=1)),
+        status=None,
+        requests=(),
+    ),
+    Row(
+        "deployment-event/image-the-node-cannot-get-says-why",
+        RefreshStatus(),
+        history=(reconciled(), rollout(ready=0, updated=2), struggling_pod("web-new", 0, waiting="ErrImageNeverPull")),
+        status=applied_status(
+            ("False", AvailabilityReason.STARTUP_FAILED),
+            since=(T1, T0, T1),
+            message="pod web-new does not start: ErrImageNeverPull: back-off",
+            fields={"replicas": 2},
+        ),
+        requests=(f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
+    ),
+    Row(
+        "deployment-event/first-start-with-a-clean-log-says-nothing",
+        RefreshStatus(),
+        history=(reconciled(), rollout(ready=0, updated=2), struggling_pod("web-new", 0, log="[notice] resuming\n")),
+        status=applied_status(("False", "ReplicasNotReady"), since=(T1, T0, T1), fields={"replicas": 2}),
+        requests=(f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
     ),
     Row(
         "create/read-write-once-pod-claim-refused",

@@ -56,6 +56,9 @@ class AvailabilityReason(StrEnum):
     PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
     ROLLING_OUT = "RollingOut"
     REPLICAS_NOT_READY = "ReplicasNotReady"
+    #: A pod of the current template does not start: its waiting reason or the
+    #: exception its log ends with (an image the node cannot get, an import error).
+    STARTUP_FAILED = "StartupFailed"
     REPLICAS_READY = "ReplicasReady"
 
 

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from ..render.meta import APP_LABEL
 from .apply import DEPLOYMENT
 from .children import ChildRef, controller_uid
+from .pods import struggling
 from .reconcile import Reconciler, Result, Trigger
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,17 @@ class Dispatcher:
                 # A release Job moved on: the rollout it holds back may now go ahead (or stop).
                 existing = list(children.get(uid, ()))
                 await self._blocking(self.reconciles, self.reconciler.reconcile, app, existing, Trigger.RELEASE)
+
+    async def pod_changed(self, event_type: str | None, pod: Mapping[str, Any], apps: AppIndex) -> None:
+        """A pod labelled as an app's changed: if it fails to start, status says why."""
+        if event_type not in ("ADDED", "MODIFIED") or not struggling(pod):
+            return
+        meta = pod["metadata"]
+        for app in list(apps.get((meta["namespace"], (meta.get("labels") or {}).get(APP_LABEL, "")), ())):
+            if app["metadata"].get("deletionTimestamp"):
+                continue
+            async with self.locks(app["metadata"]["uid"]):
+                await self._blocking(self.refreshes, self.reconciler.refresh_from_pod, app)
 
     def forget(self, uid: str) -> None:
         """A WsgiApp was deleted: drop its lock and what the reconciler remembers of it."""

@@ -35,6 +35,11 @@ def is_child_resource(resource: kopf.Resource) -> bool:
     return (resource.group, resource.version, resource.plural) in _CHILDREN
 
 
+def is_labelled_resource(resource: kopf.Resource) -> bool:
+    """What carries the app label: the children, and the pods (watched for why they do not start)."""
+    return is_child_resource(resource) or (resource.group, resource.version, resource.plural) == ("", "v1", "pods")
+
+
 #: Where kopf keeps its state on a WsgiApp. Not GROUP itself: kopf hides every
 #: annotation under its own prefix from change detection, and the restart
 #: action is an annotation under GROUP (wsgi-operator.io/restartedAt) that
@@ -55,9 +60,9 @@ def kopf_settings(settings: OperatorSettings) -> kopf.OperatorSettings:
     # Namespaced mode must work with Roles only: no cluster-wide list of
     # namespaces and CRDs to discover what to watch.
     ks.scanning.disabled = not settings.clusterwide
-    # Only the children (labelled by the renderer) come down the watch
-    # streams, not every Deployment, Service and ConfigMap of the cluster.
-    ks.watching.label_selectors[is_child_resource] = APP_LABEL
+    # Only the children and the server's pods (labelled by the renderer) come
+    # down the watch streams, not every Deployment, Pod and ConfigMap of the cluster.
+    ks.watching.label_selectors[is_labelled_resource] = APP_LABEL
     ks.posting.reporting_component = "wsgi-operator"
     ks.posting.event_name_prefix = "wsgi-operator-"
     # kopf turns its own log lines about an object into Events on it; only
@@ -130,6 +135,10 @@ def build_registry() -> kopf.OperatorRegistry:
         **_: Any,
     ) -> None:
         await memo.dispatcher.child_changed(type, dict(body), wsgiapps, wsgi_children)
+
+    @kopf.on.event("", "v1", "pods", labels={APP_LABEL: kopf.PRESENT}, id="pod", registry=registry)
+    async def pod_event(type: str | None, body: kopf.Body, memo: kopf.Memo, wsgiapps: kopf.Index, **_: Any) -> None:
+        await memo.dispatcher.pod_changed(type, dict(body), wsgiapps)
 
     @kopf.on.startup(id="resync", registry=registry)
     async def start_resync(memo: kopf.Memo, wsgiapps: kopf.Index, wsgi_children: kopf.Index, **_: Any) -> None:

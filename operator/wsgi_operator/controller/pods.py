@@ -1,14 +1,22 @@
-"""What the pods themselves say when they cannot start for want of something the operator cannot see.
+"""What the pods themselves say when they cannot start.
 
-The operator holds no Secret permission, so a missing Secret is not checked
-before applying: the kubelet reports it on the pod (CreateContainerConfigError,
-'secret "db" not found'), and this maps it back to the spec field naming it.
+Two things only the pods know:
+
+- A missing Secret: the operator holds no Secret permission, so it is not
+  checked before applying. The kubelet reports it on the pod
+  (CreateContainerConfigError, 'secret "db" not found'), and this maps it back
+  to the spec field naming it.
+- An app that does not start: an image the node cannot get, or an entry point
+  that raises on import. Its startup probe fails, and the kubelet restarts it
+  until CrashLoopBackOff. The Deployment only says "1 of 2 replicas run the
+  current pod template"; the pod's waiting reason and the last exception its
+  log printed say what to fix.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .references import Reference
@@ -35,3 +43,85 @@ def missing_reference(pods: Iterable[Mapping[str, Any]], refs: Iterable[Referenc
                 "create it or fix the spec (the operator cannot read Secrets, so this shows only once a pod tries)"
             )
     return None
+
+
+#: Waiting reasons that mean the container cannot be (re)started as it is.
+_START_ERRORS = {
+    "CrashLoopBackOff",
+    "CreateContainerError",
+    "ErrImageNeverPull",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "PostStartHookError",
+    "RunContainerError",
+}
+#: The last line of a Python traceback, as mod_wsgi logs it after its own
+#: prefix: "[wsgi:error] [pid 20:tid 7] [remote ...] ModuleNotFoundError: ...".
+_EXCEPTION = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
+#: How much of a pod's log is read for the exception.
+STARTUP_LOG_LINES = 50
+
+
+def _container(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or ()
+    return statuses[0] if statuses else {}
+
+
+def struggling(pod: Mapping[str, Any]) -> bool:
+    """A live pod whose container is not ready and is not merely starting for the first time."""
+    if pod["metadata"].get("deletionTimestamp") or (pod.get("status") or {}).get("phase") not in ("Pending", "Running"):
+        return False
+    status = _container(pod)
+    if status.get("ready"):
+        return False
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    running = (status.get("state") or {}).get("running") is not None
+    # Running but not started: the startup probe has not passed yet. That is
+    # also every healthy pod's first seconds, so its log decides.
+    return (
+        waiting.get("reason") in _START_ERRORS
+        or int(status.get("restartCount") or 0) > 0
+        or (running and status.get("started") is False)
+    )
+
+
+def last_exception(log: str) -> str | None:
+    """The last ``SomethingError: message`` line of a log, without the server's prefix."""
+    found = None
+    for line in log.splitlines():
+        match = _EXCEPTION.search(line.rstrip())
+        if match:
+            found = f"{match.group(1)}: {match.group(2)}"
+    return found
+
+
+def startup_failure(pods: Iterable[Mapping[str, Any]], log_tail: Callable[[str], str | None]) -> str | None:
+    """Why the first struggling pod does not start, from its state and its log; None if nothing says.
+
+    ``log_tail(pod_name)`` returns the last lines the pod's container printed
+    (None when they cannot be read). It is called for one pod at most, so a
+    rollout costs one log request per reconcile.
+    """
+    pod = next((p for p in pods if struggling(p)), None)
+    if pod is None:
+        return None
+    name = pod["metadata"]["name"]
+    status = _container(pod)
+    restarts = int(status.get("restartCount") or 0)
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    exception = last_exception(log_tail(name) or "")
+    parts = []
+    if waiting.get("reason") in _START_ERRORS:
+        parts.append(f"{waiting['reason']}: {waiting.get('message') or 'no message'}".rstrip(": "))
+    if exception:
+        parts.append(f"its log says {exception}")
+    if not parts:
+        if not restarts:
+            return None  # starting, with nothing wrong in its log yet
+        terminated = (status.get("lastState") or {}).get("terminated") or {}
+        parts.append(
+            f"last exit code {terminated.get('exitCode', 'unknown')} ({terminated.get('reason') or 'no reason'})"
+        )
+    restarted = f", restarted {restarts} time{'s' if restarts != 1 else ''}" if restarts else ""
+    return f"pod {name} does not start{restarted}: " + "; ".join(parts)

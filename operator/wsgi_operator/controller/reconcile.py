@@ -41,7 +41,7 @@ from . import metrics
 from .apply import DEPLOYMENT, POD, WSGIAPP, ApiError, KubeClient, resource_for, resource_of
 from .children import ChildKey, ChildRef, child_ref, controller_uid, describe, key_of, managed_signature
 from .memory import AppliedChild, Memory
-from .pods import missing_reference
+from .pods import STARTUP_LOG_LINES, missing_reference, startup_failure
 from .references import check_references, references
 from .release import LOG_TAIL_LINES, held_until_released, job_state, succeeded_job
 from .status import Availability, Observation, compute_status, deployment_availability, status_patch
@@ -115,7 +115,7 @@ def selector_string(app: WsgiApp) -> str:
     return f"{APP_LABEL}={app.metadata.name}"
 
 
-#: Availability reasons under which a pod may be stuck for want of a Secret or ConfigMap.
+#: Availability reasons under which a pod may be stuck: for want of a Secret or ConfigMap, or failing to start.
 _PODS_TELL = {
     AvailabilityReason.REPLICAS_NOT_READY,
     AvailabilityReason.ROLLING_OUT,
@@ -207,6 +207,21 @@ class Reconciler:
             return
         app = WsgiApp.parse(dict(body)) if mem.validated and not mem.validated[1] else None
         self._write_status(body, replace(mem.observation, availability=self._availability(body, app, deployment)))
+
+    def refresh_from_pod(self, body: Mapping[str, Any]) -> None:
+        """Rewrite status after a pod of the app failed to start.
+
+        A crash loop changes the pod, not the Deployment, so no Deployment
+        event would tell. Only while the app is not available: a healthy app's
+        pods cost nothing.
+        """
+        mem = self.memory.of(body["metadata"]["uid"])
+        if mem.observation is None or mem.observation.availability.status == "True":
+            return
+        meta = body["metadata"]
+        deployment = self.kube.get(DEPLOYMENT, meta["namespace"], meta["name"])
+        if deployment is not None and controller_uid(deployment) == meta["uid"]:
+            self.refresh_status(body, deployment)
 
     # -- the phases -------------------------------------------------------
 
@@ -424,9 +439,20 @@ class Reconciler:
             log.warning("%s/%s: could not list pods: %s", meta["namespace"], meta["name"], err)
             return available
         message = missing_reference(pods, references(app))
-        if message is None:
-            return available
-        return replace(available, status="False", reason=Outcome.MISSING_REFERENCE, message=message)
+        if message is not None:
+            return replace(available, status="False", reason=Outcome.MISSING_REFERENCE, message=message)
+        message = startup_failure(pods, lambda pod: self._log_tail(meta["namespace"], pod))
+        if message is not None:
+            return replace(available, status="False", reason=AvailabilityReason.STARTUP_FAILED, message=message)
+        return available
+
+    def _log_tail(self, namespace: str, pod: str) -> str | None:
+        """The end of a pod's log, or None if the API server cannot give it (a missing status beats none)."""
+        try:
+            return self.kube.log(namespace, pod, STARTUP_LOG_LINES)
+        except ApiError as err:
+            log.warning("%s/%s: could not read the pod's log: %s", namespace, pod, err)
+            return None
 
     def _hold(
         self,

@@ -34,7 +34,9 @@ local function describe(c)
 end
 
 -- Ready=False with one of these reasons will not resolve without a change
--- (to the spec, a referenced object or the cluster): the rollout is refused.
+-- (to the spec, a referenced object or the cluster): the rollout is refused,
+-- or its pods do not start (Argo CD's own Pod health calls a crash loop or an
+-- image pull back-off Degraded too).
 local failedReasons = {
   InvalidSpec = true,
   MissingReference = true,
@@ -42,6 +44,7 @@ local failedReasons = {
   InvalidReference = true,
   ApplyFailed = true,
   ReleaseFailed = true,
+  StartupFailed = true,
 }
 
 local status = obj.status
