@@ -89,14 +89,17 @@ def _egress(app: WsgiApp, settings: RenderSettings) -> list[dict[str, Any]]:
 def _policy(
     app: WsgiApp, name: str, pods: dict[str, str], ingress: list[dict[str, Any]], egress: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    # policyTypes alone denies what no rule allows. An empty rule list is left
+    # out: the API server stores it as absent, so applying `ingress: []` would
+    # be a change on every reconcile (a new generation, a firewall resync).
+    spec: dict[str, Any] = {"podSelector": {"matchLabels": pods}, "policyTypes": ["Ingress", "Egress"]}
+    if ingress:
+        spec["ingress"] = ingress
+    if egress:
+        spec["egress"] = egress
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata(app, name),
-        "spec": {
-            "podSelector": {"matchLabels": pods},
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": ingress,
-            "egress": egress,
-        },
+        "spec": spec,
     }
