@@ -31,9 +31,11 @@ For ``hack/demo.sh`` (no test fixtures)::
     PYTHONPATH=tests .venv/bin/python -m support.django_node volumes \\
         --namespace django --root /var/tmp/wsgi-operator-demo/django \\
       | kubectl apply --server-side -f -
+    PYTHONPATH=tests .venv/bin/python -m support.django_node app \\
+        --namespace django --host django.demo.localhost | kubectl apply --server-side -f -
 
-creates the directories and prints the PersistentVolumes and the claims (a
-``v1 List``).
+The first creates the directories and prints the PersistentVolumes and the
+claims (a ``v1 List``); the second prints the WsgiApp.
 """
 
 from __future__ import annotations
@@ -189,7 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     vol = sub.add_parser("volumes", help="make the claims' directories; print PersistentVolumes and claims")
     vol.add_argument("--namespace", default="django")
     vol.add_argument("--root", type=Path, required=True, help="a new directory per claim is made under it")
+    app = sub.add_parser("app", help="print the WsgiApp (django_app) for --namespace and --host")
+    app.add_argument("--namespace", default="django")
+    app.add_argument("--host", required=True)
     args = parser.parse_args(argv)
+    if args.command == "app":
+        json.dump(django_app(args.namespace, args.host), sys.stdout, indent=2)
+        print()
+        return 0
     claims = example_claims(args.namespace)
     identity = pod_identity(django_app(args.namespace, "django.example.com"))
     volumes, _ = hostpath_volumes(claims, args.root.resolve(), identity.fs_group)
