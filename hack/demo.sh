@@ -142,13 +142,14 @@ helm=("$("${cluster}" which helm)" --kubeconfig "${kubeconfig}")
 log "installing the WsgiApp CRD"
 "${kubectl[@]}" apply --server-side --force-conflicts -f "${REPO_ROOT}/crds/wsgiapps.wsgi-operator.io.yaml" >/dev/null
 "${kubectl[@]}" wait --for=condition=Established crd/wsgiapps.wsgi-operator.io --timeout=60s >/dev/null
+# Namespaced mode: the watched namespaces exist before the operator's Roles go in.
+demo::namespace "${HELLO_NAMESPACE}"
+demo::namespace "${DJANGO_NAMESPACE}"
 demo::install_operator
 
-demo::namespace "${HELLO_NAMESPACE}"
 log "applying examples/minimal.yaml (local/wsgi-hello:dev, host ${HELLO_HOST})"
 demo::hello_manifest | "${kubectl[@]}" apply --server-side --field-manager=demo -f - >/dev/null
 
-demo::namespace "${DJANGO_NAMESPACE}"
 # The state dir goes with `cluster.sh down`, and these volumes with it.
 log "making the Django example's volumes (hostPath, ${state}/django-volumes) and claims"
 demo::django volumes --namespace "${DJANGO_NAMESPACE}" --root "${state}/django-volumes" |
