@@ -143,7 +143,7 @@ class InClusterOperator:
     @property
     def fullname(self) -> str:
         """The chart's ``wsgi-operator.fullname``: Deployment, ServiceAccount, Role, NetworkPolicy."""
-        return f"{self.release}-wsgi-operator"
+        return self.release if "wsgi-operator" in self.release else f"{self.release}-wsgi-operator"
 
     @property
     def selector(self) -> str:
@@ -216,7 +216,9 @@ def in_cluster_operator(
     addresses, ports = _apiserver_endpoint(kubectl)
 
     suffix = uuid.uuid4().hex[:8]
-    release = f"wo{suffix}"
+    # The name the docs use: its Services (wsgi-operator-metrics) are what Service
+    # links would turn into WSGI_OPERATOR_* variables, so the pod must not get them.
+    release = "wsgi-operator"
     names = [f"e2e-operator-{suffix}", f"e2e-apps-{suffix}"]
     values: dict[str, Any] = {
         "watchNamespaces": [names[1]],

@@ -198,6 +198,8 @@ def test_deployment_is_one_recreated_hardened_replica(rendered: dict[str, list[d
     assert not [a for a in container["args"] if a.startswith("--namespace")]
     # The API token: not automounted everywhere, mounted read-only where it is needed.
     assert pod["automountServiceAccountToken"] is False
+    # Service links would set WSGI_OPERATOR_METRICS_PORT=tcp://... from the release's own Service.
+    assert pod["enableServiceLinks"] is False
     assert _one(rendered["default"], "ServiceAccount")["automountServiceAccountToken"] is False
     mount = next(m for m in container["volumeMounts"] if m["name"] == "kube-api-access")
     assert mount == {

@@ -84,6 +84,18 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None
     def default(name: str, fallback: object) -> str:
         return env.get(f"WSGI_OPERATOR_{name}", str(fallback))
 
+    def number(name: str, fallback: float, kind: type[int] | type[float] = int) -> float:
+        value = default(name, fallback)
+        try:
+            return kind(value)
+        except ValueError:
+            # Kubernetes' Service links are the usual source: a Service named
+            # wsgi-operator-metrics gives WSGI_OPERATOR_METRICS_PORT=tcp://...
+            parser.error(
+                f"WSGI_OPERATOR_{name}={value!r} is not a number; if a Service link variable put it there, "
+                "set enableServiceLinks: false on the pod (the chart does)"
+            )
+
     parser.add_argument(
         "--namespace",
         "-n",
@@ -142,26 +154,26 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None
     parser.add_argument(
         "--health-port",
         type=int,
-        default=int(default("HEALTH_PORT", d.health_port)),
+        default=number("HEALTH_PORT", d.health_port),
         help="liveness endpoint port, GET /healthz (0: off)",
     )
     parser.add_argument(
         "--metrics-port",
         type=int,
-        default=int(default("METRICS_PORT", d.metrics_port)),
+        default=number("METRICS_PORT", d.metrics_port),
         help="Prometheus metrics port, GET /metrics (0: off)",
     )
     parser.add_argument(
         "--resync-interval",
         type=float,
-        default=float(default("RESYNC_INTERVAL", d.resync_interval)),
+        default=number("RESYNC_INTERVAL", d.resync_interval, float),
         metavar="SECONDS",
         help="seconds between full resyncs of every WsgiApp",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(default("WORKERS", d.workers)),
+        default=number("WORKERS", d.workers),
         help="threads running reconciles",
     )
 
