@@ -78,6 +78,23 @@ def _dirs(*dirs: tuple[str, str]) -> dict[str, Any]:
     return {"writableDirs": [{"name": n, "mountPath": p} for n, p in dirs]}
 
 
+def _probe(which: str, probe: dict[str, Any]) -> dict[str, Any]:
+    return {"probes": {which: probe}}
+
+
+def _http(**fields: Any) -> dict[str, Any]:
+    """A probe override with an httpGet handler (port http unless given)."""
+    return {"httpGet": {"path": "/health", "port": "http", **fields}}
+
+
+def _ann(key: str, value: str = "x") -> dict[str, Any]:
+    return {"podAnnotations": {key: value}}
+
+
+def _ingress_ann(key: str, value: str = "x") -> dict[str, Any]:
+    return {"ingress": {"hosts": ["shop.example.com"], "annotations": {key: value}}}
+
+
 CASES: list[InvalidCase] = [
     # --- identity -----------------------------------------------------------
     InvalidCase("uid-root", "runs the daemon as root", _sec(runAsUser=0), "spec.security.runAsUser"),
@@ -656,6 +673,380 @@ CASES: list[InvalidCase] = [
         "probe Host header with a wildcard",
         {"probes": {"host": "*.example.com"}},
         "spec.probes.host",
+    ),
+    # --- probe overrides: typed like core/v1 Probe, host refused ------------------
+    InvalidCase(
+        "probe-http-host-metadata",
+        "readiness probe aimed at the cloud metadata address from the node",
+        _probe("readiness", _http(host="169.254.169.254")),
+        "spec.probes.readiness.httpGet.host",
+    ),
+    InvalidCase(
+        "probe-http-host-loopback",
+        "liveness probe to the node's own loopback",
+        _probe("liveness", _http(host="127.0.0.1")),
+        "spec.probes.liveness.httpGet.host",
+    ),
+    InvalidCase(
+        "probe-http-host-service-name",
+        "startup probe naming another Service as host",
+        _probe("startup", _http(host="admin.kube-system.svc")),
+        "spec.probes.startup.httpGet.host",
+    ),
+    InvalidCase(
+        "probe-tcp-host",
+        "TCP probe that port-scans the database from the node",
+        _probe("liveness", {"tcpSocket": {"port": 5432, "host": "10.0.0.5"}}),
+        "spec.probes.liveness.tcpSocket.host",
+    ),
+    InvalidCase(
+        "probe-tcp-host-readiness",
+        "TCP readiness probe against the API server",
+        _probe("readiness", {"tcpSocket": {"port": 443, "host": "kubernetes.default.svc"}}),
+        "spec.probes.readiness.tcpSocket.host",
+    ),
+    InvalidCase(
+        "probe-no-handler",
+        "probe with timing only",
+        _probe("readiness", {"periodSeconds": 5}),
+        "spec.probes.readiness",
+    ),
+    InvalidCase(
+        "probe-two-handlers",
+        "probe with both httpGet and tcpSocket",
+        _probe("liveness", {**_http(), "tcpSocket": {"port": 8000}}),
+        "spec.probes.liveness",
+    ),
+    InvalidCase(
+        "probe-port-out-of-range",
+        "probe port above 65535",
+        _probe("readiness", _http(port=70000)),
+        "spec.probes.readiness.httpGet.port",
+    ),
+    InvalidCase(
+        "probe-port-zero",
+        "TCP probe on port 0",
+        _probe("liveness", {"tcpSocket": {"port": 0}}),
+        "spec.probes.liveness.tcpSocket.port",
+    ),
+    InvalidCase(
+        "probe-port-unknown-name",
+        "probe naming a port the container does not have",
+        _probe("readiness", _http(port="web")),
+        "spec.probes.readiness.httpGet.port",
+    ),
+    InvalidCase(
+        "probe-port-quoted-number",
+        "probe port number in quotes (a port name, which no port has)",
+        _probe("startup", _http(port="8000")),
+        "spec.probes.startup.httpGet.port",
+    ),
+    InvalidCase(
+        "probe-port-boolean",
+        "probe port true",
+        _probe("readiness", _http(port=True)),
+        "spec.probes.readiness.httpGet.port",
+    ),
+    InvalidCase(
+        "probe-grpc-named-port",
+        "gRPC probe with a named port (gRPC takes a number only)",
+        _probe("liveness", {"grpc": {"port": "http"}}),
+        "spec.probes.liveness.grpc.port",
+    ),
+    InvalidCase(
+        "probe-scheme-lowercase",
+        "scheme 'https' in lower case",
+        _probe("readiness", _http(scheme="https")),
+        "spec.probes.readiness.httpGet.scheme",
+    ),
+    InvalidCase(
+        "probe-typo-field",
+        "'hosts' misspelt inside httpGet (was silently kept)",
+        _probe("readiness", _http(hosts="shop.example.com")),
+        "spec.probes.readiness.httpGet.hosts",
+    ),
+    InvalidCase(
+        "probe-period-zero",
+        "probe period 0",
+        _probe("readiness", {**_http(), "periodSeconds": 0}),
+        "spec.probes.readiness.periodSeconds",
+    ),
+    InvalidCase(
+        "probe-failure-threshold-negative",
+        "negative failure threshold",
+        _probe("liveness", {**_http(), "failureThreshold": -1}),
+        "spec.probes.liveness.failureThreshold",
+    ),
+    InvalidCase(
+        "probe-timeout-with-unit",
+        "probe timeout written '5s'",
+        _probe("readiness", {**_http(), "timeoutSeconds": "5s"}),
+        "spec.probes.readiness.timeoutSeconds",
+    ),
+    InvalidCase(
+        "probe-liveness-success-threshold",
+        "liveness successThreshold 3 (Kubernetes takes only 1)",
+        _probe("liveness", {**_http(), "successThreshold": 3}),
+        "spec.probes.liveness.successThreshold",
+    ),
+    InvalidCase(
+        "probe-startup-success-threshold",
+        "startup successThreshold 2 (Kubernetes takes only 1)",
+        _probe("startup", {**_http(), "successThreshold": 2}),
+        "spec.probes.startup.successThreshold",
+    ),
+    InvalidCase(
+        "probe-readiness-grace-period",
+        "terminationGracePeriodSeconds on a readiness probe",
+        _probe("readiness", {**_http(), "terminationGracePeriodSeconds": 30}),
+        "spec.probes.readiness.terminationGracePeriodSeconds",
+    ),
+    InvalidCase(
+        "probe-header-name-space",
+        "probe header name with a space",
+        _probe("readiness", _http(httpHeaders=[{"name": "X Probe", "value": "1"}])),
+        "spec.probes.readiness.httpGet.httpHeaders[0].name",
+    ),
+    InvalidCase(
+        "probe-header-value-crlf",
+        "probe header value smuggling a second header",
+        _probe("readiness", _http(httpHeaders=[{"name": "Host", "value": "shop\r\nX-Admin: 1"}])),
+        "spec.probes.readiness.httpGet.httpHeaders[0].value",
+    ),
+    InvalidCase(
+        "probe-exec-empty-command",
+        "exec probe without a command",
+        _probe("liveness", {"exec": {"command": []}}),
+        "spec.probes.liveness.exec.command",
+    ),
+    InvalidCase(
+        "probe-path-relative",
+        "probe path without a leading slash",
+        _probe("readiness", _http(path="healthz")),
+        "spec.probes.readiness.httpGet.path",
+    ),
+    # --- pass-through annotations and labels: the refused classes ----------------
+    InvalidCase(
+        "pod-annotation-apparmor-unconfined",
+        "AppArmor turned off with the beta annotation",
+        _ann("container.apparmor.security.beta.kubernetes.io/wsgi", "unconfined"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-apparmor-localhost",
+        "a custom AppArmor profile through the annotation (the class is refused, whatever the value)",
+        _ann("container.apparmor.security.beta.kubernetes.io/wsgi", "localhost/custom"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-seccomp-pod",
+        "seccomp unconfined with the alpha pod annotation",
+        _ann("seccomp.security.alpha.kubernetes.io/pod", "unconfined"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-seccomp-container",
+        "seccomp unconfined with the alpha container annotation",
+        _ann("container.seccomp.security.alpha.kubernetes.io/wsgi", "unconfined"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-config-hash",
+        "a fixed config hash, so config changes no longer roll the pods",
+        _ann("wsgi-operator.io/config-hash", "0"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-restarted-at",
+        "the operator's restart annotation pinned in the spec",
+        _ann("wsgi-operator.io/restartedAt", "2024-01-01T00:00:00Z"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-operator-subdomain",
+        "a key in a subdomain of the operator's (kopf's state)",
+        _ann("operator.wsgi-operator.io/last-handled-configuration", "{}"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-kubectl-restarted-at",
+        "kubectl's restartedAt pinned, undoing every `kubectl rollout restart`",
+        _ann("kubectl.kubernetes.io/restartedAt", "2024-01-01T00:00:00Z"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-crio-devices",
+        "CRI-O device passthrough",
+        _ann("io.kubernetes.cri-o.Devices", "/dev/kmsg"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-crio-cpu-quota",
+        "CRI-O cgroup override",
+        _ann("cpu-quota.crio.io", "disable"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-cdi-device",
+        "CDI device injection",
+        _ann("cdi.k8s.io/gpu", "nvidia.com/gpu=all"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-kata-hypervisor",
+        "Kata hypervisor path override",
+        _ann("io.katacontainers.config.hypervisor.path", "/usr/bin/evil"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-nri-mounts",
+        "NRI mount injection",
+        _ann("mounts.nri.io/container.wsgi", "[]"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-istio-user-volume",
+        "Istio injecting a hostPath volume",
+        _ann("sidecar.istio.io/userVolume", '[{"name":"host","hostPath":{"path":"/"}}]'),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-linkerd-proxy-image",
+        "Linkerd sidecar from another image",
+        _ann("config.linkerd.io/proxy-image", "evil.example.com/proxy"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-key-with-space",
+        "annotation key with a space (the Deployment would be refused)",
+        _ann("team name", "payments"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotation-key-uppercase-prefix",
+        "annotation key with an upper-case prefix (the Deployment would be refused)",
+        _ann("Security.Beta.Kubernetes.io/x", "y"),
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "pod-annotations-too-many",
+        "65 pod annotations",
+        {"podAnnotations": {f"example.com/a{i}": "x" for i in range(65)}},
+        "spec.podAnnotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-configuration-snippet",
+        "ingress-nginx configuration snippet",
+        _ingress_ann("nginx.ingress.kubernetes.io/configuration-snippet", "more_set_headers 'X: y';"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-server-snippet",
+        "ingress-nginx server snippet",
+        _ingress_ann("nginx.ingress.kubernetes.io/server-snippet", "location /x { return 200; }"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-auth-snippet",
+        "ingress-nginx auth snippet",
+        _ingress_ann("nginx.ingress.kubernetes.io/auth-snippet", "proxy_set_header X 1;"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-snippet-mixed-case",
+        "a snippet key in mixed case",
+        _ingress_ann("nginx.ingress.kubernetes.io/Server-Snippet", "return 200;"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-nginx-org-snippets",
+        "NGINX Inc. controller server snippets",
+        _ingress_ann("nginx.org/server-snippets", "return 200;"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-haproxy-snippet",
+        "HAProxy backend config snippet",
+        _ingress_ann("haproxy.org/backend-config-snippet", "http-request return status 200"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-haproxy-ingress-config",
+        "haproxy-ingress raw backend config",
+        _ingress_ann("haproxy-ingress.github.io/config-backend", "http-request return status 200"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-skipper-filter",
+        "Skipper filter running Lua",
+        _ingress_ann("zalando.org/skipper-filter", 'lua("function request(c, p) end")'),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-mirror-target",
+        "ingress-nginx mirroring every request elsewhere",
+        _ingress_ann("nginx.ingress.kubernetes.io/mirror-target", "https://collector.example.net$request_uri"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-ingress-class",
+        "deprecated ingress.class annotation instead of className",
+        _ingress_ann("kubernetes.io/ingress.class", "nginx"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "ingress-annotation-last-applied",
+        "kubectl's last-applied-configuration on the Ingress",
+        _ingress_ann("kubectl.kubernetes.io/last-applied-configuration", "{}"),
+        "spec.ingress.annotations",
+    ),
+    InvalidCase(
+        "service-annotation-haproxy-snippet",
+        "HAProxy backend snippet on the Service (HAProxy reads Service annotations too)",
+        {"service": {"annotations": {"haproxy.org/backend-config-snippet": "http-request deny"}}},
+        "spec.service.annotations",
+    ),
+    InvalidCase(
+        "service-annotation-operator",
+        "an operator key on the Service",
+        {"service": {"annotations": {"wsgi-operator.io/app": "other"}}},
+        "spec.service.annotations",
+    ),
+    InvalidCase(
+        "service-account-annotation-operator",
+        "an operator key on the ServiceAccount",
+        {"serviceAccountAnnotations": {"wsgi-operator.io/config-hash": "0"}},
+        "spec.serviceAccountAnnotations",
+    ),
+    InvalidCase(
+        "service-account-annotation-kubectl",
+        "kubectl's key on the ServiceAccount",
+        {"serviceAccountAnnotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+        "spec.serviceAccountAnnotations",
+    ),
+    InvalidCase(
+        "pod-label-release-of",
+        "server pods labelled as release pods (their NetworkPolicy would select them)",
+        {"podLabels": {"wsgi-operator.io/release-of": APP}},
+        "spec.podLabels",
+    ),
+    InvalidCase(
+        "pod-label-managed-by",
+        "pod label app.kubernetes.io/managed-by, which the operator sets",
+        {"podLabels": {"app.kubernetes.io/managed-by": "helm"}},
+        "spec.podLabels",
+    ),
+    InvalidCase(
+        "priority-class-system-cluster-critical",
+        "app pods as cluster-critical, preempting the cluster's own",
+        {"priorityClassName": "system-cluster-critical"},
+        "spec.priorityClassName",
+    ),
+    InvalidCase(
+        "priority-class-system-node-critical",
+        "app pods as node-critical",
+        {"priorityClassName": "system-node-critical"},
+        "spec.priorityClassName",
     ),
     # --- logging ------------------------------------------------------------------
     InvalidCase(

@@ -333,6 +333,60 @@ def test_metadata_name_is_bounded() -> None:
     assert name["type"] == "string" and name["maxLength"] <= 63
 
 
+# --- pass-through: typed where it matters ------------------------------------------------------------------------
+
+#: The only spec fields the CRD keeps as free-form Kubernetes objects (checked when the
+#: API server admits the Deployment). A new one must be added here deliberately.
+PRESERVED = {
+    ".spec.env[].valueFrom",
+    ".spec.envFrom[]",
+    ".spec.tolerations[]",
+    ".spec.affinity",
+    ".spec.topologySpreadConstraints[]",
+    ".spec.networkPolicy.ingressFrom[].namespaceSelector",
+    ".spec.networkPolicy.ingressFrom[].podSelector",
+    ".spec.networkPolicy.egressTo[].namespaceSelector",
+    ".spec.networkPolicy.egressTo[].podSelector",
+}
+
+
+def test_only_the_listed_fields_are_free_form() -> None:
+    assert {p for p, node, _ in _spec_nodes() if node.get("x-kubernetes-preserve-unknown-fields")} == PRESERVED
+
+
+def test_probe_overrides_are_typed_and_refuse_host() -> None:
+    probes = _root()["properties"]["spec"]["properties"]["probes"]["properties"]
+    for which in ("liveness", "readiness", "startup"):
+        probe = probes[which]
+        assert set(probe["properties"]) >= {"exec", "httpGet", "tcpSocket", "grpc", "periodSeconds"}, which
+        assert probe["properties"]["httpGet"]["properties"]["port"]["x-kubernetes-int-or-string"] is True
+        for handler in ("httpGet", "tcpSocket"):
+            rules = probe["properties"][handler]["x-kubernetes-validations"]
+            assert any(r["fieldPath"] == ".host" and r["rule"].startswith("!has(self.host)") for r in rules)
+        assert any("has(self.exec)" in r["rule"] for r in probe["x-kubernetes-validations"])
+
+
+def test_annotation_maps_are_bounded_and_checked() -> None:
+    spec = _root()["properties"]["spec"]
+    maps = {
+        "podAnnotations": spec,
+        "serviceAccountAnnotations": spec,
+        "podLabels": spec,
+        "annotations": spec["properties"]["service"],
+    }
+    for field, owner in maps.items():
+        assert owner["properties"][field]["maxProperties"] == 64, field
+        assert any(f"self.{field}.all(" in r["rule"] for r in owner["x-kubernetes-validations"]), field
+    ingress = spec["properties"]["ingress"]
+    assert ingress["properties"]["annotations"]["maxProperties"] == 64
+    assert any("snippet" in r["rule"] for r in ingress["x-kubernetes-validations"])
+
+
+def test_cel_regexes_need_no_escapes() -> None:
+    """CEL string literals would need doubled backslashes; the rules use [.] instead."""
+    assert [r["rule"] for _, r in _rules() if "\\" in r["rule"]] == []
+
+
 # --- kubectl explain ---------------------------------------------------------------------------------------------
 
 

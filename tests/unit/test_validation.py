@@ -17,7 +17,7 @@ import yaml
 
 import invalid_specs
 from wsgi_operator import cli
-from wsgi_operator.api.validation import InvalidWsgiApp, validate
+from wsgi_operator.api.validation import CEL_NOT_CHECKED, InvalidWsgiApp, validate
 from wsgi_operator.render import render
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
@@ -157,6 +157,108 @@ def test_all_cel_errors_are_reported_at_once() -> None:
         assert any(names_field(e, field) for e in errors), (field, errors)
 
 
+def test_schema_and_cel_errors_are_reported_together() -> None:
+    """As the API server does (so kubectl apply prints them all): a bound or pattern
+    error of the schema does not hold back the CEL rules."""
+    errors = _errors_of(
+        invalid_specs.base_manifest(
+            {
+                "server": {"port": 80},
+                "timeouts": {"request": 0},
+                "security": {"trustedProxyHeaders": ["X-Forwarded-For"]},
+                "podAnnotations": {"container.apparmor.security.beta.kubernetes.io/wsgi": "unconfined"},
+                "probes": {"readiness": {"httpGet": {"port": "http", "host": "10.0.0.1"}}},
+            }
+        )
+    )
+    for field in (
+        "spec.server.port",
+        "spec.timeouts.request",
+        "spec.security.trustedProxyHeaders",
+        "spec.podAnnotations",
+        "spec.probes.readiness.httpGet.host",
+    ):
+        assert any(names_field(e, field) for e in errors), (field, errors)
+    assert CEL_NOT_CHECKED not in errors
+    assert len(errors) == 5, errors
+
+
+@pytest.mark.parametrize(
+    "blocking",
+    [
+        {"replicas": "3"},
+        {"imagePullPolicy": "always"},
+        {"entryPoint": {"module": "shop.wsgi", "callable": "a" * 101}},
+        {"podAnnotations": {f"example.com/a{i}": "x" for i in range(65)}},
+        {"probes": {"liveness": {"tcpSocket": {"port": True}}}},
+    ],
+    ids=["wrong-type", "not-in-enum", "too-long", "too-many", "int-or-string-type"],
+)
+def test_a_blocking_schema_error_holds_back_the_cel_rules(blocking: dict[str, Any]) -> None:
+    """The API server skips the CEL rules after a wrong type, a missing field, a value outside
+    an enum or something too long (apiextensions' hasBlockingErr) and says so; so does validate."""
+    errors = _errors_of(invalid_specs.base_manifest({**blocking, "timeouts": {"request": 0}}))
+    assert not any(names_field(e, "spec.timeouts.request") for e in errors), errors
+    assert errors[-1] == CEL_NOT_CHECKED
+
+
+def test_a_rule_that_cannot_evaluate_a_refused_value_is_reported() -> None:
+    """A malformed quantity fails its pattern, and the rule comparing quantities cannot
+    run on it: the API server reports both, and so does validate."""
+    errors = _errors_of(invalid_specs.CASES_BY_ID["resources-bad-quantity"].manifest())
+    assert any(names_field(e, "spec.resources.limits.memory") for e in errors), errors
+    assert any(e.startswith("spec.resources.requests") and "could not be evaluated" in e for e in errors), errors
+
+
+def test_cli_prints_every_error_of_every_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = invalid_specs.base_manifest(
+        {"server": {"port": 80}, "timeouts": {"request": 0}, "priorityClassName": "system-node-critical"}
+    )
+    other = invalid_specs.CASES_BY_ID["probe-http-host-metadata"].manifest()
+    other["metadata"]["name"] = "other"
+    path = _write(tmp_path, [bad, invalid_specs.base_manifest(), other])
+    assert cli.main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.splitlines()
+    for name, field in [
+        ("shop", "spec.server.port"),
+        ("shop", "spec.timeouts.request"),
+        ("shop", "spec.priorityClassName"),
+        ("other", "spec.probes.readiness.httpGet.host"),
+    ]:
+        assert any(line.startswith(f"{path}: WsgiApp {name}: ") and names_field(line, field) for line in lines), (
+            name,
+            field,
+            err,
+        )
+    assert len(lines) == 4, err
+
+
+def test_null_fields_are_pruned_and_defaulted_as_by_the_api_server() -> None:
+    m = invalid_specs.base_manifest({"ingress": None, "timeouts": {"request": None}})
+    m["spec"]["replicas"] = None
+    app = validate(m)
+    assert app.spec.replicas == 2
+    assert app.spec.ingress is None
+    assert app.spec.timeouts.request == 60
+
+
+def test_a_nullable_field_keeps_its_null() -> None:
+    """targetCpuUtilization is nullable in the CRD: null turns the CPU target off there too."""
+    app = validate(invalid_specs.base_manifest({"autoscaling": {"maxReplicas": 4, "targetCpuUtilization": None}}))
+    assert app.spec.autoscaling is not None
+    assert app.spec.autoscaling.target_cpu_utilization is None
+
+
+def test_probe_host_message_says_what_to_do_instead() -> None:
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["probe-http-host-metadata"].manifest())
+    assert err.startswith("spec.probes.readiness.httpGet.host: must not be set")
+    assert "httpHeaders" in err and "Host" in err and "1.34" in err
+    (err,) = _errors_of(invalid_specs.CASES_BY_ID["probe-tcp-host"].manifest())
+    assert err.startswith("spec.probes.liveness.tcpSocket.host: must not be set")
+
+
 def test_cel_messages_say_what_is_allowed() -> None:
     (err,) = _errors_of(invalid_specs.CASES_BY_ID["uid-nobody"].manifest())
     assert "65534" in err and "1000" in err
@@ -227,6 +329,50 @@ VALID_NEAR_MISSES: dict[str, dict[str, Any]] = {
     "wildcard-host": {"ingress": {"hosts": ["*.shop.example.com"]}},
     "code-image-volume": {"code": {"image": {"reference": "registry.example.com/shop/code:1.0"}}},
     "replicas-0": {"replicas": 0},
+    "probe-overrides-every-handler": {
+        "probes": {
+            "liveness": {"tcpSocket": {"port": 8000}, "successThreshold": 1, "terminationGracePeriodSeconds": 30},
+            "readiness": {
+                "httpGet": {
+                    "path": "/ready?full=1",
+                    "port": "http",
+                    "scheme": "HTTP",
+                    "httpHeaders": [
+                        {"name": "Host", "value": "shop.example.com"},
+                        {"name": "X-Probe", "value": "a\tb"},
+                    ],
+                },
+                "initialDelaySeconds": 0,
+                "successThreshold": 3,
+            },
+            "startup": {"exec": {"command": ["/bin/true"]}, "failureThreshold": 600, "periodSeconds": 1},
+        }
+    },
+    "probe-grpc": {"probes": {"readiness": {"grpc": {"port": 8000, "service": "shop.Health"}}}},
+    "probe-host-empty": {"probes": {"readiness": {"httpGet": {"port": 65535, "host": ""}}}},
+    "probe-port-1": {"probes": {"liveness": {"tcpSocket": {"port": 1}}}},
+    "pod-annotations-metadata": {
+        "podAnnotations": {
+            "prometheus.io/scrape": "true",
+            "sidecar.istio.io/inject": "true",
+            "cluster-autoscaler.kubernetes.io/safe-to-evict": "true",
+        }
+    },
+    "ingress-annotations-settings": {
+        "ingress": {
+            "hosts": ["shop.example.com"],
+            "annotations": {
+                "nginx.ingress.kubernetes.io/proxy-body-size": "10m",
+                "cert-manager.io/cluster-issuer": "letsencrypt",
+                "traefik.ingress.kubernetes.io/router.middlewares": "shop-auth@kubernetescrd",
+            },
+        }
+    },
+    "service-account-workload-identity": {"serviceAccountAnnotations": {"eks.amazonaws.com/role-arn": "arn:x"}},
+    "sixty-four-annotations": {"podAnnotations": {f"example.com/a{i}": "x" for i in range(64)}},
+    "pod-label-version": {"podLabels": {"app.kubernetes.io/version": "1.2"}},
+    "priority-class-systematic": {"priorityClassName": "systematic"},
+    "autoscaling-no-cpu-target": {"autoscaling": {"maxReplicas": 3, "targetCpuUtilization": None}},
 }
 
 

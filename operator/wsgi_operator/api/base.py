@@ -121,8 +121,15 @@ Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]
 ImageRef = Annotated[str, StringConstraints(pattern=IMAGE_REF, min_length=1, max_length=512)]
 Seconds = Annotated[int, Field(ge=0, le=86400)]
 
-#: Free-form Kubernetes objects (affinity, tolerations, probes, env, ...): their
+#: Free-form Kubernetes objects (affinity, tolerations, env sources, selectors): their
 #: schema is Kubernetes' own, so the CRD keeps them as preserved objects and the
-#: API server validates them when it admits the Deployment.
+#: API server validates them when it admits the Deployment. (Probes are typed:
+#: see probe.py.)
 KubeObject = Annotated[dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})]
-StringMap = dict[Annotated[str, StringConstraints(max_length=317)], Annotated[str, StringConstraints(max_length=4096)]]
+#: Annotations passed through to a rendered object. The keys are checked by the
+#: CEL rules of annotations.py on the model holding the map (qualified names,
+#: and none of the refused classes), so the API server checks them too.
+Annotations = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=317)], Annotated[str, StringConstraints(max_length=4096)]],
+    Field(max_length=64),
+]

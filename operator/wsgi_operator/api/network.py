@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from .base import ApiModel, Cidr, Hostname, KubeObject, Name, Rule, StringMap
+from .annotations import INGRESS_ANNOTATIONS, SERVICE_ANNOTATIONS, annotation_rules
+from .base import Annotations, ApiModel, Cidr, Hostname, KubeObject, Name, Rule
 
 UrlPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/%-]*$", max_length=200)]
 
@@ -15,7 +16,13 @@ class ServiceSpec(ApiModel):
     """The ClusterIP Service in front of the pods."""
 
     port: int = Field(80, ge=1, le=65535, description="Service port (targets the container port).")
-    annotations: StringMap = Field(default_factory=dict, description="Extra Service annotations.")
+    annotations: Annotations = Field(
+        default_factory=dict,
+        description="Extra Service annotations (at most 64). Refused: the operator's and kubectl's keys and "
+        "ingress controller configuration snippets (docs/hardening.md).",
+    )
+
+    cel_rules = annotation_rules("annotations", "spec.service.annotations", SERVICE_ANNOTATIONS)
 
 
 class IngressPath(ApiModel):
@@ -32,7 +39,13 @@ class IngressSpec(ApiModel):
         default_factory=lambda: [IngressPath()], min_length=1, max_length=32, description="Paths routed to the app."
     )
     tls_secret_name: Name | None = Field(None, description="Secret with the TLS certificate for the hosts.")
-    annotations: StringMap = Field(default_factory=dict, description="Ingress annotations.")
+    annotations: Annotations = Field(
+        default_factory=dict,
+        description="Ingress annotations (at most 64). Refused: the operator's and kubectl's keys, ingress "
+        "controller configuration snippets and kubernetes.io/ingress.class (docs/hardening.md).",
+    )
+
+    cel_rules = annotation_rules("annotations", "spec.ingress.annotations", INGRESS_ANNOTATIONS)
 
 
 class ParentRef(ApiModel):

@@ -12,8 +12,14 @@ class AutoscalingSpec(ApiModel):
 
     min_replicas: int = Field(2, ge=1, le=1000, description="Lowest replica count.")
     max_replicas: int = Field(ge=1, le=1000, description="Highest replica count.")
+    # nullable: the API server prunes the null of a non-nullable field and
+    # defaults it again, so without it null could never turn the CPU target off.
     target_cpu_utilization: int | None = Field(
-        80, ge=1, le=1000, description="Target average CPU utilization (% of requests)."
+        80,
+        ge=1,
+        le=1000,
+        description="Target average CPU utilization (% of requests); null for none (a memory target only).",
+        json_schema_extra={"nullable": True},
     )
     target_memory_utilization: int | None = Field(
         None, ge=1, le=1000, description="Target average memory utilization (% of requests)."

@@ -2,23 +2,29 @@
 
 Types, ranges and patterns come from the pydantic models (which also generate
 the CRD's OpenAPI schema); cross-field rules are the models' CEL expressions,
-evaluated here with cel-python exactly as the API server evaluates them.
+evaluated here with cel-python as the API server evaluates them: on the spec
+with the CRD's defaults applied, walking the generated schema. As with
+``kubectl apply``, every error is reported at once, the schema's and the CEL
+rules' alike. A spec that passes both is rendered, and its pods are checked
+against Pod Security "restricted" (podsecurity.py).
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import re
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import celpy
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .. import API_VERSION, KIND
-from .base import ApiModel, Rule
-from .wsgiapp import WsgiApp
+from .podsecurity import restricted_violations
+from .wsgiapp import WsgiApp, _yaml_scalar
 
 
 class InvalidWsgiApp(ValueError):
@@ -81,32 +87,155 @@ def _program(rule: str) -> Any:
         return _compiled(rule)
 
 
-def _eval(rule: Rule, activation: dict[str, Any]) -> bool:
-    result = _program(rule.rule).evaluate(activation)
+def _eval(rule: dict[str, Any], activation: dict[str, Any]) -> bool | None:
+    """The rule's verdict, or None when it cannot be evaluated."""
+    try:
+        result = _program(rule["rule"]).evaluate(activation)
+    except (celpy.CELEvalError, ValueError, TypeError, KeyError):
+        # A missing or mistyped field, or a quantity the schema refuses too.
+        return None
     if isinstance(result, celpy.CELEvalError):
-        raise RuntimeError(f"CEL rule {rule.rule!r} failed to evaluate: {result}")
+        return None
     return bool(result)
 
 
-def _walk(model: BaseModel, path: str) -> Iterator[str]:
-    """Yield a message for every CEL rule broken in ``model`` and below."""
-    if isinstance(model, ApiModel) and model.cel_rules:
-        obj = model.model_dump(by_alias=True, exclude_none=True, mode="json")
-        activation = {"self": celpy.json_to_cel(obj)}
-        for rule in model.cel_rules:
-            if not _eval(rule, activation):
-                where = f"{path}{rule.field_path}"
+@functools.cache
+def _spec_schema() -> dict[str, Any]:
+    """The CRD's schema of spec: the defaults and CEL rules the API server applies."""
+    # Imported here: crd imports the models this module's callers import first.
+    from .crd import build_crd
+
+    (version,) = build_crd()["spec"]["versions"]
+    return version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+
+
+def _prune_nulls(schema: dict[str, Any], value: Any) -> None:
+    """Drop the null fields of ``value`` in place, as the API server does before it
+    validates and defaults, except those the schema marks nullable."""
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if props is not None:
+            for key in [k for k, v in value.items() if v is None and k in props and not props[k].get("nullable")]:
+                del value[key]
+            for key, sub in props.items():
+                if key in value:
+                    _prune_nulls(sub, value[key])
+        elif isinstance(schema.get("additionalProperties"), dict):
+            for item in value.values():
+                _prune_nulls(schema["additionalProperties"], item)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            _prune_nulls(schema["items"], item)
+
+
+def _apply_defaults(schema: dict[str, Any], value: Any) -> None:
+    """Structural defaulting as the API server does it, in place: every missing field
+    with a default gets it, outside in (a defaulted object gets its fields' defaults)."""
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if props is not None:
+            for key, sub in props.items():
+                if key not in value and "default" in sub:
+                    value[key] = copy.deepcopy(sub["default"])
+                if key in value:
+                    _apply_defaults(sub, value[key])
+        elif isinstance(schema.get("additionalProperties"), dict):
+            for item in value.values():
+                _apply_defaults(schema["additionalProperties"], item)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            _apply_defaults(schema["items"], item)
+
+
+def _cel_errors(schema: dict[str, Any], value: Any, path: str, typed: bool) -> Iterator[str]:
+    """A message for every CEL rule of the schema broken by ``value`` (defaulted), at
+    ``path`` and below: the API server's walk. ``typed`` says the value passed the
+    schema, so a rule that cannot be evaluated is a bug here; otherwise (a value the
+    schema refuses too, such as a malformed quantity) it is reported against the
+    rule, as the API server does."""
+    rules = schema.get("x-kubernetes-validations") or ()
+    if rules and isinstance(value, dict):
+        activation = {"self": celpy.json_to_cel(value)}
+        for rule in rules:
+            verdict = _eval(rule, activation)
+            if verdict is None and typed:
+                raise RuntimeError(f"CEL rule {rule['rule']!r} failed to evaluate at {path}")
+            if verdict is not True:
+                where = f"{path}{rule.get('fieldPath', '')}"
                 # Messages name their field for the API server's sake; don't say it twice.
-                yield rule.message if rule.message.startswith(where) else f"{where}: {rule.message}"
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name)
-        child = f"{path}.{field.alias or name}"
-        if isinstance(value, BaseModel):
-            yield from _walk(value, child)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    yield from _walk(item, f"{child}[{i}]")
+                message = rule["message"]
+                if verdict is None:
+                    message += " (the rule could not be evaluated on the invalid value)"
+                yield message if message.startswith(where) else f"{where}: {message}"
+    if isinstance(value, dict):
+        for key, sub in (schema.get("properties") or {}).items():
+            if key in value:
+                yield from _cel_errors(sub, value[key], f"{path}.{key}", typed)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict) and "properties" not in schema:
+            for key, item in value.items():
+                yield from _cel_errors(extra, item, f"{path}[{key}]", typed)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from _cel_errors(schema["items"], item, f"{path}[{i}]", typed)
+
+
+def cel_errors(spec: Any, typed: bool = True) -> list[str]:
+    """Every CEL rule of the CRD that ``spec`` (as sent, before defaulting) breaks."""
+    value = copy.deepcopy(spec)
+    schema = _spec_schema()
+    _apply_defaults(schema, value)
+    return list(_cel_errors(schema, value, "spec", typed))
+
+
+#: Schema errors after which the API server does not evaluate the CEL rules
+#: (apiextensions-apiserver's hasBlockingErr: a wrong type, a missing field, a
+#: value outside an enum, a string or a list too long); bounds and patterns
+#: do not block them.
+_BLOCKING = {"missing", "literal_error", "enum", "string_too_long", "too_long", "int_from_float"}
+CEL_NOT_CHECKED = (
+    "spec: some CEL rules were not checked because the object was invalid; correct the errors above "
+    "to complete validation"
+)
+
+
+def _blocks_cel(err: ValidationError) -> bool:
+    return any(e["type"] in _BLOCKING or e["type"].endswith(("_type", "_parsing")) for e in err.errors())
+
+
+def pod_security_errors(app: WsgiApp) -> list[str]:
+    """The Pod Security "restricted" violations of the pods rendered for ``app`` (the
+    server's pod template and the release Job's), each naming the spec field to
+    look at and the rendered field that breaks the profile."""
+    # Imported here: the renderer imports the API.
+    from ..render.deployment import pod_template
+    from ..render.job import release_job
+    from ..render.settings import RenderSettings
+
+    pods = [("Deployment", app.metadata.name, pod_template(app, RenderSettings()))]
+    job = release_job(app)
+    if job is not None:
+        pods.append(("Job", job["metadata"]["name"], job["spec"]["template"]))
+    errors = []
+    for kind, name, template in pods:
+        for v in restricted_violations(template):
+            errors.append(
+                f"{_spec_field_of(v.field)}: the rendered {kind} {name} would be refused in a Pod Security "
+                f"restricted namespace: spec.template.{v}"
+            )
+    return errors
+
+
+def _spec_field_of(pod_field: str) -> str:
+    """The spec field that a field of the rendered pod template comes from, roughly."""
+    if pod_field.startswith("metadata.annotations"):
+        return "spec.podAnnotations"
+    for probe in ("liveness", "readiness", "startup"):
+        if f".{probe}Probe" in pod_field:
+            return f"spec.probes.{probe}"
+    if "securityContext" in pod_field or pod_field.startswith("spec.host"):
+        return "spec.security"
+    return "spec"
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -131,18 +260,44 @@ def _pydantic_messages(err: ValidationError) -> list[str]:
     return messages
 
 
-def validate(obj: Any) -> WsgiApp:
-    """Parse and fully validate one manifest; raise InvalidWsgiApp naming every bad field."""
+def _as_json(obj: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as the API server reads it: JSON values only (YAML timestamps as strings)."""
+    return json.loads(json.dumps(obj, default=_yaml_scalar))
+
+
+def validate(obj: Any, pod_security: bool = True) -> WsgiApp:
+    """Parse and fully validate one manifest; raise InvalidWsgiApp naming every bad field.
+
+    Like the API server (and so ``kubectl apply``), every error is reported at
+    once: the schema's (types, ranges, patterns: pydantic) and the CEL rules'
+    (on the defaulted spec), unless a schema error is one after which the API
+    server skips the rules too (a wrong type, a missing field: ``_BLOCKING``),
+    which a line then says. When both pass, the rendered pods are checked
+    against Pod Security "restricted" (``pod_security``).
+    """
     if not isinstance(obj, dict):
         raise InvalidWsgiApp("?", ["document is not a mapping"])
     name = str((obj.get("metadata") or {}).get("name", "?"))
     if obj.get("kind") != KIND or obj.get("apiVersion") != API_VERSION:
         raise InvalidWsgiApp(name, [f"apiVersion/kind must be {API_VERSION} {KIND}"])
+    doc = _as_json(obj)
+    # The API server prunes null fields before it validates (and defaults them).
+    _prune_nulls(_spec_schema(), doc.get("spec"))
+    app: WsgiApp | None = None
+    errors: list[str] = []
+    blocked = False
     try:
-        app = WsgiApp.parse(obj)
+        app = WsgiApp.parse(doc)
     except ValidationError as err:
-        raise InvalidWsgiApp(name, _pydantic_messages(err)) from None
-    errors = list(_walk(app.spec, "spec"))
-    if errors:
-        raise InvalidWsgiApp(name, errors)
+        errors += _pydantic_messages(err)
+        blocked = _blocks_cel(err)
+    if isinstance(doc.get("spec"), dict):
+        if blocked:
+            errors.append(CEL_NOT_CHECKED)
+        else:
+            errors += cel_errors(doc["spec"], typed=app is not None)
+    if app is not None and not errors and pod_security:
+        errors += pod_security_errors(app)
+    if errors or app is None:
+        raise InvalidWsgiApp(name, errors or ["spec: missing or not a mapping"])
     return app

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from .base import ApiModel, KubeObject, Quantity, Rule
+from .base import ApiModel, Quantity, Rule
+from .probe import Probe
 
 #: A DNS name without a wildcard (a Host header the kubelet sends).
 ProbeHost = Annotated[
@@ -49,6 +50,32 @@ class Probes(ApiModel):
         "the Service's DNS name <name>.<namespace>.svc. Without one the kubelet sends the pod IP, which "
         "frameworks checking the host (Django's ALLOWED_HOSTS) refuse.",
     )
-    liveness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
-    readiness: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
-    startup: KubeObject | None = Field(None, description="A full Kubernetes Probe replacing the default.")
+    liveness: Probe | None = Field(
+        None, description="A Kubernetes Probe replacing the default liveness check (successThreshold 1)."
+    )
+    readiness: Probe | None = Field(
+        None,
+        description="A Kubernetes Probe replacing the default readiness check (no terminationGracePeriodSeconds).",
+    )
+    startup: Probe | None = Field(
+        None, description="A Kubernetes Probe replacing the default startup check (successThreshold 1)."
+    )
+
+    cel_rules = (
+        Rule(
+            "!has(self.liveness) || !has(self.liveness.successThreshold) || self.liveness.successThreshold == 1",
+            "spec.probes.liveness.successThreshold must be 1 (Kubernetes refuses anything else for liveness)",
+            ".liveness.successThreshold",
+        ),
+        Rule(
+            "!has(self.startup) || !has(self.startup.successThreshold) || self.startup.successThreshold == 1",
+            "spec.probes.startup.successThreshold must be 1 (Kubernetes refuses anything else for startup)",
+            ".startup.successThreshold",
+        ),
+        Rule(
+            "!has(self.readiness) || !has(self.readiness.terminationGracePeriodSeconds)",
+            "spec.probes.readiness.terminationGracePeriodSeconds must not be set: a failed readiness probe "
+            "never kills the container (Kubernetes refuses it)",
+            ".readiness.terminationGracePeriodSeconds",
+        ),
+    )

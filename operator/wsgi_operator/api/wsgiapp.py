@@ -8,8 +8,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
+from .annotations import (
+    MAX_ANNOTATIONS,
+    POD_ANNOTATIONS,
+    SERVICE_ACCOUNT_ANNOTATIONS,
+    annotation_rules,
+    pod_label_rules,
+)
 from .app import TEMP_DIR, CodeSource, EntryPoint, Release, TempDir, UrlAlias, WritableDir
-from .base import DNS_1035, AbsPath, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, StringMap, under
+from .base import DNS_1035, AbsPath, Annotations, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, under
 from .conditions import MESSAGE_LIMIT, ConditionType, ReleaseState
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
@@ -76,17 +83,30 @@ class WsgiAppSpec(ApiModel):
     env_from: list[KubeObject] = Field(default_factory=list, max_length=32, description="Container envFrom.")
     resources: Resources = Field(default_factory=Resources, description="Requests and limits.")
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probes.")
-    pod_labels: LabelMap = Field(default_factory=dict, description="Extra pod labels.")
-    pod_annotations: StringMap = Field(default_factory=dict, description="Extra pod annotations.")
+    pod_labels: LabelMap = Field(
+        default_factory=dict,
+        max_length=MAX_ANNOTATIONS,
+        description="Extra pod labels (at most 64). Refused: the labels the operator sets (wsgi-operator.io/*, "
+        "app.kubernetes.io/name, component, managed-by, part-of).",
+    )
+    pod_annotations: Annotations = Field(
+        default_factory=dict,
+        description="Extra pod annotations (at most 64). Refused: the operator's and kubectl's keys, AppArmor "
+        "and seccomp annotations, container runtime and mesh injection overrides (docs/hardening.md).",
+    )
     node_selector: LabelMap = Field(default_factory=dict, description="Pod nodeSelector.")
     tolerations: list[KubeObject] = Field(default_factory=list, max_length=32, description="Pod tolerations.")
     affinity: KubeObject | None = Field(None, description="Pod affinity.")
     topology_spread_constraints: list[KubeObject] = Field(
         default_factory=list, max_length=8, description="Pod topologySpreadConstraints."
     )
-    priority_class_name: Name | None = Field(None, description="Pod priorityClassName.")
-    service_account_annotations: StringMap = Field(
-        default_factory=dict, description="Annotations of the app's own ServiceAccount (e.g. workload identity)."
+    priority_class_name: Name | None = Field(
+        None, description="Pod priorityClassName; not a system- class (those are for cluster components)."
+    )
+    service_account_annotations: Annotations = Field(
+        default_factory=dict,
+        description="Annotations of the app's own ServiceAccount (e.g. workload identity; at most 64). "
+        "Refused: the operator's and kubectl's keys.",
     )
     service: ServiceSpec = Field(default_factory=ServiceSpec, description="The ClusterIP Service.")
     ingress: IngressSpec | None = Field(None, description="Expose through an Ingress.")
@@ -175,6 +195,15 @@ class WsgiAppSpec(ApiModel):
             "spec.env[]: set value or valueFrom, not both",
             ".env",
         ),
+        Rule(
+            "!has(self.priorityClassName) || !self.priorityClassName.startsWith('system-')",
+            "spec.priorityClassName must not be a system- class (system-cluster-critical, system-node-critical): "
+            "they are reserved for cluster components, which the app's pods would preempt",
+            ".priorityClassName",
+        ),
+        *annotation_rules("podAnnotations", "spec.podAnnotations", POD_ANNOTATIONS),
+        *annotation_rules("serviceAccountAnnotations", "spec.serviceAccountAnnotations", SERVICE_ACCOUNT_ANNOTATIONS),
+        *pod_label_rules("podLabels", "spec.podLabels"),
     )
 
 

@@ -54,7 +54,10 @@ def _probes(app: WsgiApp) -> dict[str, Any]:
         },
     }
     overrides = {"readinessProbe": p.readiness, "livenessProbe": p.liveness, "startupProbe": p.startup}
-    return {k: (overrides[k] or v) for k, v in defaults.items()}
+    return {
+        k: (overrides[k].model_dump(by_alias=True, exclude_none=True) if overrides[k] else v)
+        for k, v in defaults.items()
+    }
 
 
 def _code_volume(app: WsgiApp) -> dict[str, Any] | None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 # API, whose rules keep the code and the writable dirs out of it.
 from ..api.app import TEMP_DIR as TEMP_DIR
 
+# The container port's name is declared by the API too: probe overrides may name it.
+from ..api.probe import PORT_NAME as PORT_NAME
+
 #: Generated entry script, its own ConfigMap, apart from the code (the guide's
 #: "separate the WSGI script file from the project code").
 ENTRY_DIR = "/etc/wsgi/entry"
@@ -21,4 +24,3 @@ ENVVARS_FILE = "envvars"
 SERVER_ROOT = "/var/run/wsgi"
 SERVER_ROOT_SIZE = "64Mi"
 APACHECTL = f"{SERVER_ROOT}/apachectl"
-PORT_NAME = "http"

@@ -267,6 +267,25 @@ def test_probe_overrides_replace_defaults(render_kinds: RenderKinds) -> None:
     assert c["startupProbe"] == startup
 
 
+def test_typed_probe_override_renders_every_field_and_nothing_else(render_kinds: RenderKinds) -> None:
+    """A probe override is a typed core/v1 Probe now: what is set is rendered as written,
+    what is not is left out (the API server's defaults apply), and httpGet.path defaults to /."""
+    readiness = {
+        "httpGet": {"port": "http", "scheme": "HTTP", "httpHeaders": [{"name": "Host", "value": "shop.example.com"}]},
+        "initialDelaySeconds": 2,
+        "timeoutSeconds": 3,
+        "periodSeconds": 4,
+        "successThreshold": 2,
+        "failureThreshold": 5,
+    }
+    liveness = {"grpc": {"port": 8000, "service": "shop"}, "terminationGracePeriodSeconds": 10}
+    c = container(render_kinds({"probes": {"readiness": readiness, "liveness": liveness}}))
+    assert c["readinessProbe"] == {**readiness, "httpGet": {"path": "/", **readiness["httpGet"]}}
+    assert c["livenessProbe"] == liveness
+    # The default startup probe stays.
+    assert c["startupProbe"]["httpGet"]["path"] == "/"
+
+
 # --- pass-through pod settings and resources ------------------------------------------------------
 
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+import invalid_specs
 from invalid_specs import APP
-from support.rendered import RenderKinds
+from support.rendered import RenderKinds, by_kind
+from wsgi_operator.api import WsgiApp
+from wsgi_operator.api.validation import InvalidWsgiApp, validate
+from wsgi_operator.render import render
 
 FORBIDDEN_LABEL = "app.kubernetes.io/instance"
 
@@ -74,8 +80,13 @@ def test_labels_on_every_object_and_never_argo_tracking(render_kinds: RenderKind
         assert "argocd.argoproj.io/tracking-id" not in str(obj), key
 
 
-def test_selectors_agree_and_pod_labels_cannot_override_them(render_kinds: RenderKinds) -> None:
-    kinds = render_kinds({"podLabels": {"wsgi-operator.io/app": "other", "team": "payments"}})
+def test_selectors_agree_and_pod_labels_cannot_override_them() -> None:
+    """The API refuses pod labels under the operator's domain (the invalid-spec table); were
+    one stored anyway (before the rule existed), the renderer still keeps its own."""
+    manifest = invalid_specs.base_manifest({"podLabels": {"wsgi-operator.io/app": "other", "team": "payments"}})
+    with pytest.raises(InvalidWsgiApp, match=r"spec\.podLabels"):
+        validate(manifest)
+    kinds = by_kind(render(WsgiApp.parse(manifest)))
     selector = {"wsgi-operator.io/app": APP}
     template_labels = kinds["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert template_labels["team"] == "payments"
