@@ -575,11 +575,23 @@ node::down() {
 # node::load_images IMAGE...: copies images from the Docker engine into the
 # node's containerd (what `kind load docker-image` does); a pod then runs
 # them with imagePullPolicy IfNotPresent (or Never) and a non-latest tag.
+#
+# An image already loaded under the same name and Docker image ID is skipped
+# (a mark in the state dir, which `down` removes with the node's containerd);
+# the mark counts only while containerd still lists the name.
 node::load_images() {
-  local image
+  local image id mark
+  mkdir -p "${NODE_STATE}/loaded-images"
   for image in "$@"; do
-    "${DOCKER}" image inspect "${image}" >/dev/null 2>&1 || die "image ${image} is not in the Docker engine"
+    id="$("${DOCKER}" image inspect --format '{{.Id}}' "${image}" 2>/dev/null)" ||
+      die "image ${image} is not in the Docker engine"
+    mark="${NODE_STATE}/loaded-images/$(printf '%s %s' "${image}" "${id}" | sha256sum | cut -c1-32)"
+    if [[ -f "${mark}" ]] && ctr_ images ls -q | grep -qxF "docker.io/${image}"; then
+      log "${image} already loaded (${id:7:12})"
+      continue
+    fi
     log "loading ${image} into the node"
     "${DOCKER}" save "${image}" | ctr_ images import - >/dev/null || die "could not import ${image}"
+    touch "${mark}"
   done
 }
