@@ -15,14 +15,16 @@ venv: ## the system packages the Makefile needs, and the project's virtualenv (.
 	@bash hack/bootstrap.sh
 
 ## Generated files ----------------------------------------------------------
-crds: venv chart ## regenerate crds/ from the pydantic models
+crds: venv chart ## regenerate crds/ (the CRD, the warnings policy) from the pydantic models
 	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
+	$(BIN)/wsgi-operator warnings-policy > crds/wsgiapp-warnings.wsgi-operator.io.yaml
 
-# The Helm chart cannot run Python: its CRD and RBAC rules are committed
-# copies of what the code generates (tests/unit/test_chart.py fails when stale).
+# The Helm chart cannot run Python: its CRD, warnings policy and RBAC rules are
+# committed copies of what the code generates (tests/unit/test_chart.py fails when stale).
 CHART := charts/wsgi-operator
-chart: venv ## regenerate the Helm chart's generated files (CRD, RBAC rules) from the code
+chart: venv ## regenerate the Helm chart's generated files (CRD, warnings policy, RBAC rules) from the code
 	$(BIN)/wsgi-operator crd > $(CHART)/files/crds/wsgiapps.wsgi-operator.io.yaml
+	$(BIN)/wsgi-operator warnings-policy > $(CHART)/files/admission/wsgiapp-warnings.wsgi-operator.io.yaml
 	$(BIN)/wsgi-operator rbac > $(CHART)/files/rbac/clusterwide.yaml
 	$(BIN)/wsgi-operator rbac --namespaced > $(CHART)/files/rbac/namespaced.yaml
 

@@ -1,4 +1,4 @@
-"""Command line: `wsgi-operator render | validate | crd | rbac | run`."""
+"""Command line: `wsgi-operator render | validate | crd | warnings-policy | rbac | run`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 from .api.crd import render_crd_yaml
-from .api.validation import InvalidWsgiApp, validate
+from .api.validation import InvalidWsgiApp, policy_warnings, validate
+from .api.warnings_policy import render_policy_yaml
 from .controller.settings import add_arguments as add_run_arguments
 from .rbac import rbac_yaml
 from .render import render
@@ -48,13 +49,45 @@ def _load_apps(paths: list[str]) -> tuple[list[Any], list[str]]:
     return apps, errors
 
 
+#: `validate`'s exit codes (2 is also argparse's for a usage error).
+EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE, EXIT_WARNINGS = 0, 1, 2, 3
+
+_VALIDATE_EPILOG = f"""Errors are what the API server would refuse (the CRD's schema and rules, and
+Pod Security "restricted" for the rendered pods): one line each on stderr,
+FILE: WsgiApp NAME: FIELD: MESSAGE. Warnings are what it admits but is risky
+(the warnings policy, `wsgi-operator warnings-policy`), printed on stderr as
+`kubectl apply` prints the API server's: after a line FILE: WsgiApp NAME:,
+one line each, Warning: FIELD: MESSAGE.
+
+exit status:
+  {EXIT_VALID}  every WsgiApp is valid (warnings or not, unless --strict)
+  {EXIT_INVALID}  at least one is invalid
+  {EXIT_UNREADABLE}  a file cannot be read or is not YAML, or a usage error
+  {EXIT_WARNINGS}  --strict: all are valid, but there are warnings
+"""
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    apps, errors = _load_apps(args.files)
-    for line in errors:
-        print(line, file=sys.stderr)
-    if not errors:
-        print(f"{len(apps)} WsgiApp(s) valid")
-    return 1 if errors else 0
+    valid = invalid = warned = 0
+    for path, doc in _documents(args.files):
+        try:
+            validate(doc)
+        except InvalidWsgiApp as err:
+            for error in err.errors:
+                print(f"{path}: WsgiApp {err.name}: {error}", file=sys.stderr)
+            invalid += 1
+            continue
+        valid += 1
+        warnings = policy_warnings(doc, args.namespace)
+        if warnings:
+            print(f"{path}: WsgiApp {doc['metadata']['name']}:", file=sys.stderr)
+            for warning in warnings:
+                print(f"Warning: {warning}", file=sys.stderr)
+            warned += len(warnings)
+    if invalid:
+        return EXIT_INVALID
+    print(f"{valid} WsgiApp(s) valid" + (f", {warned} warning(s)" if warned else ""))
+    return EXIT_WARNINGS if warned and args.strict else EXIT_VALID
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -70,6 +103,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_crd(args: argparse.Namespace) -> int:
     sys.stdout.write(render_crd_yaml())
+    return 0
+
+
+def cmd_warnings_policy(args: argparse.Namespace) -> int:
+    sys.stdout.write(render_policy_yaml())
     return 0
 
 
@@ -98,11 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="print every child object of the WsgiApps in FILE(s) as YAML")
     p.add_argument("files", nargs="+", metavar="FILE", help="WsgiApp manifests ('-' for stdin)")
     p.set_defaults(func=cmd_render)
-    p = sub.add_parser("validate", help="check WsgiApp manifests with the CRD's rules")
+    p = sub.add_parser(
+        "validate",
+        help="check WsgiApp manifests with the CRD's rules, and warn about what is allowed but risky",
+        description="Check WsgiApp manifests as the API server would: the CRD's errors, then the warnings "
+        "policy's warnings.",
+        epilog=_VALIDATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("files", nargs="+", metavar="FILE", help="WsgiApp manifests ('-' for stdin)")
+    p.add_argument(
+        "--strict", action="store_true", help=f"exit {EXIT_WARNINGS} when there are warnings (and no errors)"
+    )
+    p.add_argument(
+        "-n",
+        "--namespace",
+        default="default",
+        help="the namespace of manifests without metadata.namespace, as `kubectl apply -n` (default: default)",
+    )
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("crd", help="print the WsgiApp CustomResourceDefinition")
     p.set_defaults(func=cmd_crd)
+    p = sub.add_parser(
+        "warnings-policy",
+        help="print the ValidatingAdmissionPolicy (and its Warn binding) that makes the API server warn "
+        "about what is allowed but risky",
+    )
+    p.set_defaults(func=cmd_warnings_policy)
     p = sub.add_parser("rbac", help="print the RBAC rules the operator needs, as YAML")
     p.add_argument(
         "--namespaced",
@@ -123,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (OSError, yaml.YAMLError) as err:
         print(f"wsgi-operator: {err}", file=sys.stderr)
-        return 2
+        return EXIT_UNREADABLE
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The Helm chart (charts/wsgi-operator), offline: `helm lint` and `helm template`, the
 rendered objects against the judges of test_manifests.py (Kubernetes 1.35 schemas,
 checkov, Pod Security "restricted"), values.schema.json refusing bad values, and the
-generated files (CRD, RBAC rules) up to date.
+generated files (CRD, warnings policy, RBAC rules) up to date.
 
 helm is the v4 binary `make cluster-binaries` caches (``hack/k8s/cluster.sh which helm``).
 """
@@ -24,6 +24,7 @@ from test_manifests import CHECKOV, _failed_by_file, _schema_validate, restricte
 from wsgi_operator import rbac
 from wsgi_operator.api.crd import build_crd, render_crd_yaml
 from wsgi_operator.api.validation import validate
+from wsgi_operator.api.warnings_policy import build_policy, render_policy_yaml
 from wsgi_operator.cli import dump_all
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,6 +123,48 @@ def test_rendered_crd_is_the_generated_one_and_kept(rendered: dict[str, list[dic
 
 def test_crds_install_false_renders_no_crd(template: Template) -> None:
     assert not _all(template("--set", "crds.install=false"), "CustomResourceDefinition")
+
+
+# --- the warnings policy ---------------------------------------------------------------------------------
+
+WARNINGS_POLICY_FILE = "wsgiapp-warnings.wsgi-operator.io.yaml"
+POLICY_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+
+
+def test_chart_warnings_policy_is_up_to_date() -> None:
+    path = CHART / "files" / "admission" / WARNINGS_POLICY_FILE
+    assert path.read_text() == render_policy_yaml(), f"{path.relative_to(REPO)} is stale: run `make chart`"
+
+
+def test_rendered_warnings_policy_is_the_generated_one_named_after_the_release(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    name = f"{RELEASE}-wsgi-operator-warnings"
+    policy, binding = (_one(rendered["default"], kind) for kind in POLICY_KINDS)
+    generated_policy, generated_binding = build_policy()
+    for obj in (policy, binding):
+        assert obj["metadata"]["name"] == name
+        assert obj["metadata"]["labels"]["app.kubernetes.io/component"] == "warnings"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
+        assert "annotations" not in obj["metadata"]  # unlike the CRD, removed on uninstall
+    # fromYaml/toYaml in the template must not change a thing (the expressions' quotes and braces).
+    assert policy["spec"] == generated_policy["spec"]
+    assert binding["spec"] == {**generated_binding["spec"], "policyName": name}
+    assert binding["spec"]["validationActions"] == ["Warn"]
+
+
+def test_namespaced_warnings_cover_the_watched_namespaces_only(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    binding = _one(rendered["namespaced"], "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["matchResources"] == {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["shop", "blog"]}]
+        }
+    }
+
+
+def test_warnings_policy_install_false_renders_none(template: Template) -> None:
+    kinds = {o["kind"] for o in template("--set", "warningsPolicy.install=false")}
+    assert not kinds & set(POLICY_KINDS)
 
 
 # --- RBAC ----------------------------------------------------------------------------------------------

@@ -394,8 +394,9 @@ def test_cli_validates_every_example(capsys: pytest.CaptureFixture[str]) -> None
     count = sum(1 for f in files for d in yaml.safe_load_all(f.read_text()) if d)
     assert cli.main(["validate", *map(str, files)]) == 0
     out, err = capsys.readouterr()
-    assert err == ""
-    assert out.strip() == f"{count} WsgiApp(s) valid"
+    # No error; warnings (a document's line, then its Warning: lines) are test_warnings.py's business.
+    assert all(line.startswith("Warning: ") or line.endswith(":") for line in err.splitlines()), err
+    assert out.startswith(f"{count} WsgiApp(s) valid")
 
 
 def test_cli_reports_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

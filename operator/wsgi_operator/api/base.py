@@ -1,14 +1,19 @@
 """Shared pieces of the WsgiApp API: the model base class and CEL rules.
 
-Cross-field rules are written once, as CEL, on the model they constrain. The CRD
-generator emits them as ``x-kubernetes-validations`` (so the API server enforces
-them) and ``wsgi_operator.api.validation`` evaluates the very same expressions
-offline for ``wsgi-operator validate``.
+Cross-field rules are written once, as CEL, on the model they constrain, each
+either an error or a warning. The CRD generator emits the errors as
+``x-kubernetes-validations`` (so the API server refuses what breaks them); the
+warnings become the validations of a ValidatingAdmissionPolicy bound with
+``validationActions: [Warn]`` (``warnings_policy.py``), so the API server admits the
+object and ``kubectl apply`` prints a ``Warning:`` line.
+``wsgi_operator.api.validation`` evaluates the very same expressions offline
+for ``wsgi-operator validate``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -20,6 +25,19 @@ def under(expr: str, directory: str) -> str:
     return f"({expr} == '{directory}' || {expr}.startsWith('{directory}/'))"
 
 
+class Severity(StrEnum):
+    """What breaking a rule means: the object is refused, or admitted with a warning."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+#: The key under which a model's JSON schema carries its warning rules. Not a
+#: Kubernetes keyword: the CRD generator moves them out of the CRD into the
+#: warnings policy (warnings_policy.py).
+WARNINGS_KEY = "x-wsgi-operator-warnings"
+
+
 @dataclass(frozen=True)
 class Rule:
     """One CEL rule on a model: ``rule`` must hold for ``self`` (the model's object).
@@ -27,11 +45,31 @@ class Rule:
     ``field_path`` is relative to the model (``.security.trustedProxyHeaders``) and
     is what the API server reports as the failing field, so messages point at the
     field the user has to change.
+
+    ``severity`` ERROR (the default): a CRD validation rule, the API server
+    refuses the object. WARNING: allowed but risky; a validation of the
+    warnings policy, the API server admits the object with a ``Warning:``.
+    A warning's message says what is risky and what to do instead; the field
+    (the model's path plus ``field_path``) is put in front of it.
     """
 
     rule: str
     message: str
     field_path: str = ""
+    severity: Severity = Severity.ERROR
+
+    @classmethod
+    def warning(cls, rule: str, message: str, field_path: str = "") -> Rule:
+        """A rule that warns instead of refusing."""
+        return cls(rule, message, field_path, Severity.WARNING)
+
+    def as_schema(self) -> dict[str, str]:
+        """The rule as a CRD ``x-kubernetes-validations`` entry."""
+        return {
+            "rule": self.rule,
+            "message": self.message,
+            **({"fieldPath": self.field_path} if self.field_path else {}),
+        }
 
 
 class ApiModel(BaseModel):
@@ -44,7 +82,7 @@ class ApiModel(BaseModel):
         frozen=True,
     )
 
-    #: Cross-field rules, checked by the API server and by ``validate``.
+    #: Cross-field rules, errors and warnings, checked by the API server and by ``validate``.
     cel_rules: ClassVar[tuple[Rule, ...]] = ()
 
     @classmethod
@@ -56,7 +94,8 @@ class ApiModel(BaseModel):
 def _schema_extra(schema: dict[str, Any], cls: type[ApiModel]) -> None:
     """Add what pydantic leaves out of a model's JSON schema and a CRD needs:
     factory defaults (so the API server defaults nested objects and CEL sees
-    empty lists instead of missing keys) and the model's CEL rules."""
+    empty lists instead of missing keys) and the model's CEL rules: the errors
+    as ``x-kubernetes-validations``, the warnings under ``WARNINGS_KEY``."""
     props = schema.get("properties", {})
     for name, field in cls.model_fields.items():
         alias = field.alias or name
@@ -66,11 +105,12 @@ def _schema_extra(schema: dict[str, Any], cls: type[ApiModel]) -> None:
         # The full object, not {}: the API server checks CEL rules against a
         # default as written, before nested defaults would fill it in.
         props[alias]["default"] = _jsonable(value)
-    if cls.cel_rules:
-        schema["x-kubernetes-validations"] = [
-            {"rule": r.rule, "message": r.message, **({"fieldPath": r.field_path} if r.field_path else {})}
-            for r in cls.cel_rules
-        ]
+    errors = [r.as_schema() for r in cls.cel_rules if r.severity is Severity.ERROR]
+    warnings = [r.as_schema() for r in cls.cel_rules if r.severity is Severity.WARNING]
+    if errors:
+        schema["x-kubernetes-validations"] = errors
+    if warnings:
+        schema[WARNINGS_KEY] = warnings
 
 
 def _jsonable(value: Any) -> Any:
@@ -107,6 +147,8 @@ LABEL_KEY = (
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+#: An image reference that ends in a digest (for RE2 and Python's re alike).
+IMAGE_DIGEST = "@sha(256:[a-f0-9]{64}|512:[a-f0-9]{128})$"
 
 Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
 LabelMap = dict[

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .. import GROUP, KIND, PLURAL, VERSION
-from .base import DNS_1035
+from .base import DNS_1035, WARNINGS_KEY
 from .conditions import ConditionType
 from .wsgiapp import WsgiAppSpec, WsgiAppStatus
 
@@ -88,6 +88,21 @@ def model_schema(model: type) -> dict[str, Any]:
     return _structural(raw, defs)
 
 
+def spec_schema_with_warnings() -> dict[str, Any]:
+    """The spec's structural schema with the warning rules of each node still under
+    ``WARNINGS_KEY`` (warnings_policy.py turns them into the warnings policy)."""
+    return model_schema(WsgiAppSpec)
+
+
+def without_warnings(node: Any) -> Any:
+    """``node`` without any ``WARNINGS_KEY``: the CRD carries the errors only."""
+    if isinstance(node, list):
+        return [without_warnings(n) for n in node]
+    if isinstance(node, dict):
+        return {k: without_warnings(v) for k, v in node.items() if k != WARNINGS_KEY}
+    return node
+
+
 def _conditions_as_map(status: dict[str, Any]) -> None:
     # Conditions are keyed by type so server-side apply merges them one by one.
     cond = status["properties"]["conditions"]
@@ -97,8 +112,8 @@ def _conditions_as_map(status: dict[str, Any]) -> None:
 
 def build_crd() -> dict[str, Any]:
     """The full CustomResourceDefinition object for WsgiApp."""
-    spec = model_schema(WsgiAppSpec)
-    status = model_schema(WsgiAppStatus)
+    spec = without_warnings(spec_schema_with_warnings())
+    status = without_warnings(model_schema(WsgiAppStatus))
     _conditions_as_map(status)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",

@@ -90,6 +90,30 @@ class Peer(ApiModel):
     )
 
 
+def _empty_selector(field: str) -> str:
+    """CEL: the LabelSelector ``field`` selects everything (no labels, no expressions).
+
+    The selectors are free-form objects in the CRD: ``dyn()`` lets the policy's
+    type check (against the CRD's schema) accept fields it does not declare."""
+    sel = f"dyn({field})"
+    return (
+        f"(!has({sel}.matchLabels) || size({sel}.matchLabels) == 0)"
+        f" && (!has({sel}.matchExpressions) || size({sel}.matchExpressions) == 0)"
+    )
+
+
+#: CEL over a peer ``p``: an IPv4 block shorter than /8 or an IPv6 block shorter than /32.
+_WIDE_IP_BLOCK = (
+    "(has(p.ipBlock) && (p.ipBlock.cidr.matches('^[0-9.]+/[0-7]$')"
+    " || p.ipBlock.cidr.matches('^[0-9a-fA-F:]+/([0-9]|[12][0-9]|3[01])$')))"
+)
+#: CEL over a peer ``p``: every pod of every namespace.
+_EVERY_POD = (
+    f"(has(p.namespaceSelector) && {_empty_selector('p.namespaceSelector')}"
+    f" && (!has(p.podSelector) || ({_empty_selector('p.podSelector')})))"
+)
+
+
 class NetworkPolicySpec(ApiModel):
     """The fence around the pods: everything is denied in both directions except what is listed."""
 
@@ -100,3 +124,19 @@ class NetworkPolicySpec(ApiModel):
     ingress_from: list[Peer] = Field(default_factory=list, max_length=32, description="Other peers allowed in.")
     egress_to: list[Peer] = Field(default_factory=list, max_length=32, description="Destinations allowed out.")
     allow_dns: bool = Field(True, description="Allow DNS (port 53) to the cluster DNS in kube-system.")
+
+    cel_rules = (
+        Rule.warning(
+            "self.enabled",
+            "false: no NetworkPolicy, so every pod of the cluster can reach the app and the app can reach anything "
+            "(the API server, the cloud metadata service); leave it on and list the peers",
+            ".enabled",
+        ),
+        Rule.warning(
+            f"!self.enabled || self.ingressFrom.all(p, !({_WIDE_IP_BLOCK} || {_EVERY_POD}))",
+            "a peer admits a large part of the network to the app port: an ipBlock wider than /8 (IPv4) or /32 "
+            "(IPv6), or namespaceSelector: {} with no or an empty podSelector (every pod of every namespace); "
+            "name the sources",
+            ".ingressFrom",
+        ),
+    )

@@ -12,6 +12,11 @@ from .base import ApiModel, Cidr, HeaderName, Rule
 #: host (www-data, apache, nobody). Anything below 1000 is a system account too.
 FORBIDDEN_IDS = (0, 33, 48, 65534)
 _ID_RULE = "self >= 1000 && self != 65534"
+#: IDs below this are warned about: the node's own users and groups live there
+#: (login.defs UID_MIN 1000 and up), and checkov (CKV_K8S_40) asks for 10000+.
+HIGH_ID = 10000
+#: The pod runs in a user namespace: its IDs are not the node's.
+_IN_USER_NAMESPACE = "(has(self.hostUsers) && !self.hostUsers)"
 
 
 def _id(default: int | None, what: str) -> object:
@@ -101,6 +106,18 @@ class SecuritySpec(ApiModel):
             "self.supplementalGroups.all(g, g != 65534)",
             "spec.security.supplementalGroups must not contain 65534 (nogroup)",
             ".supplementalGroups",
+        ),
+        Rule.warning(
+            f"self.runAsUser >= {HIGH_ID} || {_IN_USER_NAMESPACE}",
+            f"below {HIGH_ID}, the range of the node's own users: a process that escapes the container acts as "
+            f"that user on the node; use a UID >= {HIGH_ID} (the default is 10001) or hostUsers: false",
+            ".runAsUser",
+        ),
+        Rule.warning(
+            f"(self.runAsGroup >= {HIGH_ID} && (!has(self.fsGroup) || self.fsGroup >= {HIGH_ID}))"
+            f" || {_IN_USER_NAMESPACE}",
+            f"runAsGroup or fsGroup below {HIGH_ID}, the range of the node's own groups: a process that escapes the "
+            f"container gets that group's files on the node; use GIDs >= {HIGH_ID} or hostUsers: false",
         ),
     )
 

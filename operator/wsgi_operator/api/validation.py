@@ -7,6 +7,11 @@ with the CRD's defaults applied, walking the generated schema. As with
 ``kubectl apply``, every error is reported at once, the schema's and the CEL
 rules' alike. A spec that passes both is rendered, and its pods are checked
 against Pod Security "restricted" (podsecurity.py).
+
+What is allowed but risky is not an error: ``policy_warnings`` evaluates the
+expressions of the warnings policy (warnings_policy.py) on a valid manifest,
+as the API server evaluates them when it admits it, and returns the messages
+the API server would send as warnings.
 """
 
 from __future__ import annotations
@@ -301,3 +306,40 @@ def validate(obj: Any, pod_security: bool = True) -> WsgiApp:
     if errors or app is None:
         raise InvalidWsgiApp(name, errors or ["spec: missing or not a mapping"])
     return app
+
+
+@functools.cache
+def _warning_programs() -> tuple[tuple[Any, str], ...]:
+    # Imported here: warnings_policy imports crd, which imports the models.
+    from .warnings_policy import warning_rules
+
+    return tuple((_program(w.expression), w.message) for w in warning_rules())
+
+
+def policy_warnings(obj: dict[str, Any], namespace: str = "default") -> list[str]:
+    """The warnings the API server gives when it admits ``obj`` (a manifest that
+    ``validate`` accepts), in the policy's order: ``<field>: <message>`` each.
+
+    They are the expressions of the warnings policy, evaluated on the object as
+    the policy sees it: JSON values, null fields pruned, the CRD's defaults
+    applied, and ``metadata.namespace`` set to ``namespace`` when the manifest
+    has none (as ``kubectl apply -n`` does; kubectl's default is "default").
+    """
+    doc = _as_json(obj)
+    metadata = doc.setdefault("metadata", {})
+    if not metadata.get("namespace"):
+        metadata["namespace"] = namespace
+    _prune_nulls(_spec_schema(), doc.get("spec"))
+    _apply_defaults(_spec_schema(), doc.get("spec"))
+    activation = {"object": celpy.json_to_cel(doc)}
+    out = []
+    for program, message in _warning_programs():
+        try:
+            verdict = program.evaluate(activation)
+        except (celpy.CELEvalError, ValueError, TypeError, KeyError) as err:
+            raise RuntimeError(f"warning {message!r} failed to evaluate: {err}") from err
+        if isinstance(verdict, celpy.CELEvalError):
+            raise RuntimeError(f"warning {message!r} failed to evaluate: {verdict}")
+        if not bool(verdict):
+            out.append(message)
+    return out

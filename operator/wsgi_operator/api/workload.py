@@ -34,6 +34,18 @@ class Resources(ApiModel):
             "memory 512Mi): raise the limit together with the request",
             ".requests",
         ),
+        Rule.warning(
+            "'cpu' in self.limits",
+            "no cpu limit: a busy or runaway app takes CPU from everything else on its node; keep one (the "
+            "default is 1)",
+            ".limits",
+        ),
+        Rule.warning(
+            "'memory' in self.limits",
+            "no memory limit: a leak grows until the node runs short and the kernel kills other pods' processes; "
+            "keep one (the default is 512Mi)",
+            ".limits",
+        ),
     )
 
 

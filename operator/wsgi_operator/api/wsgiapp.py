@@ -16,7 +16,19 @@ from .annotations import (
     pod_label_rules,
 )
 from .app import TEMP_DIR, CodeSource, EntryPoint, Release, TempDir, UrlAlias, WritableDir
-from .base import DNS_1035, AbsPath, Annotations, ApiModel, ImageRef, KubeObject, LabelMap, Name, Rule, under
+from .base import (
+    DNS_1035,
+    IMAGE_DIGEST,
+    AbsPath,
+    Annotations,
+    ApiModel,
+    ImageRef,
+    KubeObject,
+    LabelMap,
+    Name,
+    Rule,
+    under,
+)
 from .conditions import MESSAGE_LIMIT, ConditionType, ReleaseState
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
@@ -201,6 +213,25 @@ class WsgiAppSpec(ApiModel):
             "they are reserved for cluster components, which the app's pods would preempt",
             ".priorityClassName",
         ),
+        # --- allowed but risky: warnings (docs/hardening.md, "Allowed but risky") ---
+        Rule.warning(
+            f"self.image.matches('{IMAGE_DIGEST}') || self.imagePullPolicy == 'Always'",
+            "not pinned by a digest (@sha256: and 64 hex digits) and imagePullPolicy is not Always: nodes keep "
+            "whatever they pulled under a tag, so pods may run different or stale code; pin the digest or pull Always",
+            ".image",
+        ),
+        Rule.warning(
+            "self.env.all(e, !has(e.valueFrom) || !has(dyn(e.valueFrom).secretKeyRef))",
+            "a Secret in an environment variable (valueFrom.secretKeyRef) is inherited by every child process and "
+            "shows in /proc/<pid>/environ, crash reports and debug pages; a Secret mounted as a file shows nowhere",
+            ".env",
+        ),
+        Rule.warning(
+            "self.envFrom.all(s, !has(dyn(s).secretRef))",
+            "every key of a Secret in the environment (secretRef) is inherited by every child process and shows "
+            "in /proc/<pid>/environ, crash reports and debug pages; a Secret mounted as a file shows nowhere",
+            ".envFrom",
+        ),
         *annotation_rules("podAnnotations", "spec.podAnnotations", POD_ANNOTATIONS),
         *annotation_rules("serviceAccountAnnotations", "spec.serviceAccountAnnotations", SERVICE_ACCOUNT_ANNOTATIONS),
         *pod_label_rules("podLabels", "spec.podLabels"),
@@ -278,6 +309,17 @@ class WsgiApp(ApiModel):
     metadata: Metadata
     spec: WsgiAppSpec
     status: WsgiAppStatus | None = None
+
+    # Rules on the whole object see its metadata, which a CRD rule cannot (only
+    # name and generateName): they can only be warnings (warnings_policy.py).
+    cel_rules = (
+        Rule.warning(
+            "!has(self.metadata.namespace) || self.metadata.namespace != 'default'",
+            "the default namespace is where anything applied without -n lands too, usually with no Pod Security "
+            "level, quota or policy of its own; give the app a namespace",
+            ".metadata.namespace",
+        ),
+    )
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> WsgiApp:
