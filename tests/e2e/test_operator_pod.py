@@ -223,6 +223,8 @@ def in_cluster_operator(
     values: dict[str, Any] = {
         "watchNamespaces": [names[1]],
         "crds": {"install": False},
+        # Cluster-scoped and named after the release: `make demo`'s release of the same name owns it.
+        "warningsPolicy": {"install": False},
         # Never: the image is the one just loaded into the node, nothing is pulled.
         "image": {"repository": OPERATOR_REPOSITORY, "tag": OPERATOR_TAG, "pullPolicy": "Never"},
         **ON_REAL_NODE,
