@@ -278,6 +278,7 @@ def _compile(
     upgrade: list[str],
 ) -> None:
     """One `uv pip compile` into out (whose current pins, if any, are the preferred versions)."""
+    _keep_versions_only(out)
     cmd = [_uv(), "pip", "compile", *sources, *UV_OPTIONS, "--no-header", "--quiet", "-o", str(out)]
     if lock.only_binary:
         cmd += ["--only-binary", ":all:"]
@@ -291,6 +292,21 @@ def _compile(
     result = subprocess.run(cmd, cwd=ROOT, input=stdin, text=True, capture_output=True)
     if result.returncode != 0:
         raise LockError(f"{lock.path}: uv pip compile failed:\n{result.stderr}")
+
+
+def _keep_versions_only(path: Path) -> None:
+    """Leave only `name==version ; marker` lines in a lock about to be regenerated.
+
+    uv takes the pins of the output file as preferred versions, and would also
+    take their hashes as they stand: this way every hash is the index's again.
+    """
+    if not path.exists():
+        return
+    try:
+        pins = read_pins(path)
+    except LockError:
+        pins = []  # unreadable: no preferences
+    path.write_text("".join(f"{p.name}=={p.version}{f' ; {p.marker}' if p.marker else ''}\n" for p in pins))
 
 
 def _write_header(lock: Lock) -> None:

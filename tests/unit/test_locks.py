@@ -219,3 +219,11 @@ def test_pip_commands_finds_the_installs() -> None:
         ("", "install", " --require-hashes    -r a.txt -r b.txt"),
         ("PIP_NO_INDEX=1 ", "install", " --no-deps -e ."),
     ]
+
+
+def test_make_lock_fetches_every_hash_again(tmp_path: Path) -> None:
+    """uv would keep the hashes of the file it regenerates; hack/lock.py leaves it only the versions."""
+    out = tmp_path / "lock.txt"
+    out.write_text("# header\nsix==1.17.0 ; python_version >= '3.11' \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    lock._keep_versions_only(out)
+    assert out.read_text() == 'six==1.17.0 ; python_version >= "3.11"\n'
