@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv demo test test-unit test-runtime test-cluster test-e2e lint crds chart images \
+.PHONY: help venv lock demo test test-unit test-runtime test-cluster test-e2e lint crds chart images \
         cluster-binaries argocd-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
 # `make help` prints the `## ` note of every target: one line each, kept next
@@ -15,6 +15,13 @@ venv: ## the system packages the Makefile needs, and the project's virtualenv (.
 	@bash hack/bootstrap.sh
 
 ## Generated files ----------------------------------------------------------
+# Every Python package the project installs comes from a lock file, pinned by
+# version and sha256 (hack/lock.py; tests/unit/test_locks.py fails when one is
+# stale). Plain `make lock` keeps every pin its inputs still allow; to move
+# pins: make lock ARGS="--upgrade-package NAME" (repeatable) or ARGS=--upgrade.
+lock: venv ## regenerate the lock files (requirements/, images/runtime, examples/django, bench) with uv
+	$(BIN)/python hack/lock.py $(ARGS)
+
 crds: venv chart ## regenerate crds/ (the CRD, the warnings policy) from the pydantic models
 	$(BIN)/wsgi-operator crd > crds/wsgiapps.wsgi-operator.io.yaml
 	$(BIN)/wsgi-operator warnings-policy > crds/wsgiapp-warnings.wsgi-operator.io.yaml

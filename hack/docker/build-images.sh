@@ -8,6 +8,11 @@
 #   local/wsgi-operator:dev  images/operator  (context: repo root; only when
 #                                              pyproject.toml exists)
 #
+# Every Python package comes from a lock file in the build context (`make
+# lock`), installed with --require-hashes: images/runtime/requirements*.txt,
+# examples/django/requirements.txt, requirements/{operator,build}.txt. They
+# are inputs below, so a lock change rebuilds the image.
+#
 # A build is skipped when the image already carries the label
 # io.wsgi-operator.inputs-sha256 equal to the sha256 of its inputs (the files
 # of its build context, the build args and the ID of the image it builds
@@ -120,7 +125,8 @@ if want operator; then
     log "operator: $REPO_ROOT/pyproject.toml does not exist yet; skipping"
   else
     base_id="$(image_id "$BASE_IMAGE")"
-    op_inputs=(images/operator pyproject.toml operator)
+    # The lock files it installs from: a lock change rebuilds the image.
+    op_inputs=(images/operator pyproject.toml operator requirements/operator.txt requirements/build.txt)
     for f in "$REPO_ROOT"/README* "$REPO_ROOT"/LICENSE*; do
       [ -f "$f" ] && op_inputs+=("${f#"$REPO_ROOT"/}")
     done
