@@ -53,12 +53,18 @@ _ERROR_REQUESTS = [
         500,
         id="500-unhandled-exception",
     ),
-    # mod_wsgi refuses chunked request bodies with 411; Apache's page names the method.
+    # mod_wsgi refuses chunked request bodies with 411.
     pytest.param(
-        f"PUT{MARKER} /upload HTTP/1.1\r\nHost: {MARKER}.test\r\nTransfer-Encoding: chunked\r\n"
+        f"PUT /upload?{MARKER} HTTP/1.1\r\nHost: {MARKER}.test\r\nTransfer-Encoding: chunked\r\n"
         "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         411,
         id="411-chunked-body",
+    ),
+    # A made-up method (HttpProtocolOptions RegisteredMethods); Apache's own page names it.
+    pytest.param(
+        f"X{MARKER} /upload HTTP/1.1\r\nHost: {MARKER}.test\r\nConnection: close\r\n\r\n",
+        501,
+        id="501-made-up-method",
     ),
     # Apache's 417 page quotes the Expect header it did not understand.
     pytest.param(
@@ -115,3 +121,23 @@ def test_trace_is_refused(default_pod: Pod) -> None:
     assert MARKER.encode() not in body
     # The app itself still answers other methods on the same URL.
     assert default_pod.get("/", method="OPTIONS").status == 200
+
+
+def test_http_0_9_is_refused(default_pod: Pod) -> None:
+    """HttpProtocolOptions Require1.0: a request line without a protocol (HTTP/0.9: no headers,
+    no Host, and an answer with no status line) gets a 400, not the app's page."""
+    answer = default_pod.raw(b"GET /\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"hello" not in answer
+
+
+@pytest.mark.parametrize("method", ["FOO", "GETX", "BREW"])
+def test_made_up_methods_never_reach_the_app(default_pod: Pod, method: str) -> None:
+    """HttpProtocolOptions RegisteredMethods: Apache answers 501 itself; the app, which answers
+    any method it gets with 200, never sees it. A registered method still reaches it."""
+    status, _, body = parse_raw(
+        default_pod.raw(f"{method} / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode())
+    )
+    assert status == 501
+    assert body.decode("iso-8859-1") == fixed_pages(default_pod)[501]
+    assert default_pod.get("/", method="PATCH").status == 200

@@ -106,7 +106,7 @@ class Logging(ApiModel):
 
 
 #: Apache's own error pages echo the request; these replace them (ErrorDocument).
-ERROR_STATUSES = (400, 401, 403, 404, 405, 408, 411, 413, 414, 417, 431, 500, 502, 503, 504)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 408, 411, 413, 414, 417, 431, 500, 501, 502, 503, 504)
 
 
 class ErrorPages(ApiModel):

@@ -27,6 +27,7 @@ _ERROR_TEXT = {
     417: "Expectation Failed",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
+    501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
     504: "Gateway Timeout",
@@ -51,6 +52,10 @@ def include_conf(app: WsgiApp) -> str:
         # express hard-codes WSGIPassAuthorization On; the guide's default is Off.
         f"WSGIPassAuthorization {'On' if spec.security.pass_authorization else 'Off'}",
         "TraceEnable Off",
+        # Require1.0: an HTTP/0.9 request (no headers, no Host, no status line
+        # back) gets 400. RegisteredMethods: a method Apache does not know gets
+        # 501 from Apache, never reaching the app.
+        "HttpProtocolOptions Strict RegisteredMethods Require1.0",
         "ServerTokens Prod",
         "ServerSignature Off",
         # Apache waits forever for in-flight requests on graceful-stop unless told.
