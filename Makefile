@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help venv lock demo test test-unit test-runtime test-cluster test-e2e lint crds chart images \
+.PHONY: help venv lock scanners demo test test-unit test-runtime test-cluster test-e2e lint crds chart images \
         cluster-binaries argocd-binaries cluster-up cluster-down cluster-kubeconfig bench clean
 
 # `make help` prints the `## ` note of every target: one line each, kept next
@@ -43,7 +43,12 @@ lint: venv ## shellcheck on hack/, ruff on the Python
 	$(BIN)/ruff check operator tests bench hack
 	$(BIN)/ruff format --check operator tests bench hack
 
-test-unit: venv ## the pure tests (models, validation, renderer, reconciler table)
+# Independent scanners of the rendered manifests, besides checkov (a dev
+# dependency): kube-score, built from the Go module proxy (hack/scanners/build.sh).
+scanners: ## build kube-score into ~/.cache (once)
+	PATH="$$(bash hack/ensure-go.sh):$$PATH" bash hack/scanners/build.sh
+
+test-unit: venv scanners ## the pure tests (models, validation, renderer, reconciler table)
 	$(BIN)/pytest -q tests/unit
 
 # The runtime tests need a Docker engine and the images; the cluster tests the
@@ -76,7 +81,7 @@ test-cluster: venv cluster-binaries argocd-binaries ## the operator against the 
 test-e2e: venv images cluster-binaries ## WsgiApps on the real node: Service, NetworkPolicy, ingress, rollouts under load
 	$(BIN)/pytest -q tests/e2e
 
-test: lint images cluster-binaries argocd-binaries ## everything: set up, lint, then the whole suite (what CI runs)
+test: lint images cluster-binaries argocd-binaries scanners ## everything: set up, lint, then the whole suite (what CI runs)
 	$(BIN)/pytest -q -rs tests
 
 ## Local control plane -------------------------------------------------------

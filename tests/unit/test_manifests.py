@@ -1,6 +1,7 @@
 """Rendered manifests against outside judges: the Kubernetes 1.35 OpenAPI schemas
-(kubernetes-validate, strict), checkov, and the Pod Security Standards
-"restricted" profile (a checker written here from the published rules).
+(kubernetes-validate, strict), checkov, kube-score (with one documented
+allowlist), and the Pod Security Standards "restricted" profile (a checker
+written here from the published rules).
 
 Each judge is also shown a deliberately weakened render, so a judge that
 silently passes everything would fail these tests.
@@ -22,13 +23,14 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 import invalid_specs
-from wsgi_operator.api.validation import validate
+from wsgi_operator.api.validation import InvalidWsgiApp, validate
 from wsgi_operator.cli import dump_all
 from wsgi_operator.render import render
 
 K8S_VERSION = "1.35"
 CHECKOV = Path(sys.executable).parent / "checkov"
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = REPO_ROOT / "examples"
 
 #: Variants of the base manifest that reach renderer branches the examples do not.
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -193,6 +195,114 @@ def test_checkov_fails_the_weakened_render(checkov_report: dict[str, Any], name:
     ids = {f.split()[0] for f in failed}
     # allowPrivilegeEscalation, readOnlyRootFilesystem, root containers, capabilities, seccomp.
     assert {"CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_23", "CKV_K8S_28", "CKV_K8S_31"} <= ids, failed
+
+
+# --- kube-score ------------------------------------------------------------------------------------
+
+KUBE_SCORE_ALLOWLIST = REPO_ROOT / "hack" / "scanners" / "kube-score-allowlist.yaml"
+#: How many generated valid specs kube-score sees, and their seed (tests/support/specgen.py).
+GENERATED, GENERATED_SEED = 40, 20261130
+#: kube-score's grade for a check that passed.
+KUBE_SCORE_OK = 10
+
+
+def _kube_score() -> Path:
+    path = Path(
+        subprocess.run(
+            ["bash", str(REPO_ROOT / "hack" / "scanners" / "build.sh"), "--path"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    if not path.exists():
+        pytest.fail(f"no kube-score at {path}: run `make scanners`")
+    return path
+
+
+def _examples() -> list[dict[str, Any]]:
+    return [d for p in sorted(EXAMPLES_DIR.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
+
+
+def _generated_valid_specs() -> list[dict[str, Any]]:
+    """Seeded specs from specgen that validate: one field of a valid base set from its own schema."""
+    from support.specgen import mutations
+    from wsgi_operator.api.crd import build_crd
+
+    schema = build_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    bases = {"base": invalid_specs.base_manifest(), **{f"example-{i}": e for i, e in enumerate(_examples())}}
+    valid = []
+    for _, manifest in mutations(schema, bases, GENERATED * 10, GENERATED_SEED):
+        try:
+            validate(copy.deepcopy(manifest))
+        except InvalidWsgiApp:
+            continue
+        valid.append(manifest)
+        if len(valid) == GENERATED:
+            break
+    return valid
+
+
+@pytest.fixture(scope="module")
+def kube_score_findings(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """check id -> the objects it fails, over the renders of the examples, the variants, generated
+    valid specs, and one weakened render."""
+    root = tmp_path_factory.mktemp("kube-score")
+    sources = {
+        **{f"example-{i}": e for i, e in enumerate(_examples())},
+        **{f"variant-{name}": _variant(patch) for name, patch in VARIANTS.items()},
+        "variant-low-uid": _variant({"security": {"runAsUser": 1000, "runAsGroup": 1000}}),
+        **{f"generated-{i}": m for i, m in enumerate(_generated_valid_specs())},
+    }
+    files = []
+    for name, manifest in sources.items():
+        objects = [o for o in render(validate(copy.deepcopy(manifest))) if o["kind"] != "HTTPRoute"]
+        for o in objects:
+            o["metadata"]["namespace"] = name  # unique object names across the run
+        files.append(root / f"{name}.yaml")
+        files[-1].write_text(dump_all(objects))
+    weak = _weaken(render(validate(invalid_specs.base_manifest())))
+    for o in weak:
+        o["metadata"]["namespace"] = "weakened"
+    files.append(root / "weakened.yaml")
+    files[-1].write_text(dump_all(weak))
+    proc = subprocess.run(
+        [str(_kube_score()), "score", "-o", "json", *map(str, files)], capture_output=True, text=True, check=False
+    )
+    assert proc.stdout.strip(), f"kube-score printed nothing (rc={proc.returncode}): {proc.stderr[-2000:]}"
+    findings: dict[str, set[str]] = {}
+    for obj in json.loads(proc.stdout):
+        for check in obj["checks"]:
+            if not check["skipped"] and check["grade"] < KUBE_SCORE_OK:
+                findings.setdefault(check["check"]["id"], set()).add(obj["object_name"])
+    return findings
+
+
+def _not_weakened(objects: set[str]) -> set[str]:
+    return {o for o in objects if "/weakened/" not in o}
+
+
+def test_kube_score_finds_nothing_outside_its_allowlist(kube_score_findings: dict[str, set[str]]) -> None:
+    allowed = yaml.safe_load(KUBE_SCORE_ALLOWLIST.read_text())
+    unexpected = {
+        check: sorted(_not_weakened(objects))
+        for check, objects in kube_score_findings.items()
+        if check not in allowed and _not_weakened(objects)
+    }
+    assert not unexpected, f"kube-score findings not in {KUBE_SCORE_ALLOWLIST.name}: {unexpected}"
+    # Stale only by the examples and variants: which checks the generated specs trigger moves with the schema.
+    stale = sorted(
+        c for c in allowed if not {o for o in kube_score_findings.get(c, set()) if "/example-" in o or "/variant-" in o}
+    )
+    assert not stale, f"allowlisted but no longer found (remove them): {stale}"
+    assert all(isinstance(reason, str) and len(reason) > 40 for reason in allowed.values())
+
+
+def test_kube_score_fails_the_weakened_render(kube_score_findings: dict[str, set[str]]) -> None:
+    """A judge that passed everything would pass this too."""
+    weakened = {check for check, objects in kube_score_findings.items() if objects - _not_weakened(objects)}
+    # Its pod has no securityContext: a writable root filesystem, and root.
+    assert {"container-security-context-readonlyrootfilesystem", "container-security-context-user-group-id"} <= weakened
 
 
 # --- Pod Security Standards: restricted --------------------------------------------------------------
