@@ -26,6 +26,7 @@ The namespace and every object are removed at the end.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import subprocess
@@ -45,6 +46,7 @@ from support.realnode import (
     INGRESS_OPERATOR_ARGS,
     ON_REAL_NODE,
     RESTRICTED,
+    RESTRICTED_POD_SECURITY,
     RUNTIME_IMAGE,
     Namespace,
     hello_app,
@@ -73,12 +75,7 @@ def plain_objects(host: str) -> list[dict[str, Any]]:
                 "metadata": {"labels": labels},
                 "spec": {
                     **ON_REAL_NODE,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "runAsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": copy.deepcopy(RESTRICTED_POD_SECURITY),
                     "containers": [
                         {
                             "name": "app",

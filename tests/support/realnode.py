@@ -15,6 +15,7 @@ tests pair it with a probe from the same client that must succeed.
 
 from __future__ import annotations
 
+import copy
 import http.client
 import json
 import time
@@ -47,6 +48,14 @@ GATEWAY = {"name": "traefik", "namespace": "traefik"}
 RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",
+}
+
+#: A pod securityContext Pod Security `restricted` admits, for pods written by hand (clients, baselines).
+RESTRICTED_POD_SECURITY: dict[str, Any] = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
 }
 
 #: Pods select and tolerate the real node (the kwok node runs no containers).
@@ -227,12 +236,7 @@ class Namespace:
                 **ON_REAL_NODE,
                 "terminationGracePeriodSeconds": 0,
                 "automountServiceAccountToken": False,
-                "securityContext": {
-                    "runAsNonRoot": True,
-                    "runAsUser": 10001,
-                    "runAsGroup": 10001,
-                    "seccompProfile": {"type": "RuntimeDefault"},
-                },
+                "securityContext": copy.deepcopy(RESTRICTED_POD_SECURITY),
                 "containers": [
                     {
                         "name": "client",
