@@ -95,6 +95,59 @@ def _ingress_ann(key: str, value: str = "x") -> dict[str, Any]:
     return {"ingress": {"hosts": ["shop.example.com"], "annotations": {key: value}}}
 
 
+def _egress_block(cidr: str, *excepts: str) -> dict[str, Any]:
+    """An egress peer with an ipBlock."""
+    block: dict[str, Any] = {"cidr": cidr}
+    if excepts:
+        block["except"] = list(excepts)
+    return {"networkPolicy": {"egressTo": [{"ipBlock": block}]}}
+
+
+def _ingress_peer(**peer: Any) -> dict[str, Any]:
+    return {"networkPolicy": {"ingressFrom": [peer]}}
+
+
+def _expr(key: str = "app", operator: str = "In", values: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "operator": operator}
+    if values is not None:
+        out["values"] = values
+    return out
+
+
+def _node_term(*exprs: dict[str, Any], fields: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A required node affinity with one term."""
+    term: dict[str, Any] = {"matchExpressions": list(exprs)} if exprs else {}
+    if fields is not None:
+        term["matchFields"] = fields
+    return {
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
+    }
+
+
+def _anti(**term: Any) -> dict[str, Any]:
+    """A required pod anti-affinity with one term (topologyKey hostname unless given)."""
+    merged = deep_merge({"topologyKey": "kubernetes.io/hostname"}, term)
+    return {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [merged]}}}
+
+
+def _spread(**constraint: Any) -> dict[str, Any]:
+    """One topology spread constraint (maxSkew 1 over zones, DoNotSchedule, unless given)."""
+    base = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
+    return {"topologySpreadConstraints": [deep_merge(base, constraint)]}
+
+
+def _toleration(**toleration: Any) -> dict[str, Any]:
+    return {"tolerations": [toleration]}
+
+
+def _value_from(source: dict[str, Any]) -> dict[str, Any]:
+    return {"env": [{"name": "VALUE", "valueFrom": source}]}
+
+
+#: A label key whose prefix is a valid DNS subdomain of 254 characters (one more than allowed).
+LONG_PREFIX_KEY = ".".join(["a" * 63] * 3 + ["a" * 62]) + "/app"
+
+
 CASES: list[InvalidCase] = [
     # --- identity -----------------------------------------------------------
     InvalidCase("uid-root", "runs the daemon as root", _sec(runAsUser=0), "spec.security.runAsUser"),
@@ -183,6 +236,50 @@ CASES: list[InvalidCase] = [
     InvalidCase("image-missing", "no image at all", {"image": DELETE}, "spec.image"),
     InvalidCase(
         "pull-policy-lowercase", "imagePullPolicy in lower case", {"imagePullPolicy": "always"}, "spec.imagePullPolicy"
+    ),
+    InvalidCase(
+        "image-digest-65-hex",
+        "sha256 digest with 65 hex digits (a digit pasted twice)",
+        {"image": "registry.example.com/shop/web@sha256:" + "a" * 65},
+        "spec.image",
+    ),
+    InvalidCase(
+        "image-digest-63-hex",
+        "sha256 digest with 63 hex digits (one lost)",
+        {"image": "registry.example.com/shop/web@sha256:" + "a" * 63},
+        "spec.image",
+    ),
+    InvalidCase(
+        "image-sha512-digest-64-hex",
+        "sha512 digest of a sha256's length",
+        {"image": "registry.example.com/shop/web@sha512:" + "a" * 64},
+        "spec.image",
+    ),
+    InvalidCase(
+        "image-tag-and-bad-digest",
+        "tag and a digest that is not one",
+        {"image": "registry.example.com/shop/web:1@sha256:x"},
+        "spec.image",
+    ),
+    InvalidCase(
+        "image-digest-upper-hex", "digest in upper-case hex", {"image": "shop/web@sha256:" + "AB" * 32}, "spec.image"
+    ),
+    InvalidCase("image-md5-digest", "md5 digest", {"image": "shop/web@md5:" + "a" * 32}, "spec.image"),
+    InvalidCase(
+        "image-upper-path", "repository path in capitals", {"image": "registry.example.com/Shop/Web:1"}, "spec.image"
+    ),
+    InvalidCase("image-tag-too-long", "tag of 129 characters", {"image": "shop/web:" + "a" * 129}, "spec.image"),
+    InvalidCase("image-tag-leading-dot", "tag starting with a dot", {"image": "shop/web:.1"}, "spec.image"),
+    InvalidCase("image-double-slash", "empty path component", {"image": "registry.example.com//web:1"}, "spec.image"),
+    InvalidCase("image-trailing-colon", "tag separator with no tag", {"image": "shop/web:"}, "spec.image"),
+    InvalidCase(
+        "image-scheme", "URL scheme in front", {"image": "https://registry.example.com/shop/web:1"}, "spec.image"
+    ),
+    InvalidCase(
+        "code-image-bad-digest",
+        "code image volume digest one digit short",
+        {"code": {"image": {"reference": "registry.example.com/shop/code@sha256:" + "a" * 63}}},
+        "spec.code.image.reference",
     ),
     # --- entry point --------------------------------------------------------------
     InvalidCase(
@@ -1047,6 +1144,638 @@ CASES: list[InvalidCase] = [
         "app pods as node-critical",
         {"priorityClassName": "system-node-critical"},
         "spec.priorityClassName",
+    ),
+    # --- pass-through Kubernetes objects: typed, with the API server's value rules ----
+    # NetworkPolicy peers: selectors are meta/v1 LabelSelectors.
+    InvalidCase(
+        "peer-pod-selector-bare-labels",
+        "podSelector written as a label map ({app: x}) instead of matchLabels",
+        _ingress_peer(podSelector={"app": "x"}),
+        "spec.networkPolicy.ingressFrom[0].podSelector",
+    ),
+    InvalidCase(
+        "peer-namespace-selector-bare-labels",
+        "namespaceSelector written as a label map",
+        {"networkPolicy": {"egressTo": [{"namespaceSelector": {"team": "data"}}]}},
+        "spec.networkPolicy.egressTo[0].namespaceSelector",
+    ),
+    InvalidCase(
+        "peer-selector-match-label-typo",
+        "matchLabel instead of matchLabels",
+        _ingress_peer(podSelector={"matchLabel": {"app": "x"}}),
+        "spec.networkPolicy.ingressFrom[0].podSelector",
+    ),
+    InvalidCase(
+        "peer-selector-in-without-values",
+        "operator In and no values",
+        _ingress_peer(podSelector={"matchExpressions": [_expr()]}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchExpressions[0].values",
+    ),
+    InvalidCase(
+        "peer-selector-exists-with-values",
+        "operator Exists with values",
+        _ingress_peer(namespaceSelector={"matchExpressions": [_expr("team", "Exists", ["a"])]}),
+        "spec.networkPolicy.ingressFrom[0].namespaceSelector.matchExpressions[0].values",
+    ),
+    InvalidCase(
+        "peer-selector-operator-lowercase",
+        "operator 'in' in lower case",
+        _ingress_peer(podSelector={"matchExpressions": [_expr(operator="in", values=["x"])]}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchExpressions[0].operator",
+    ),
+    InvalidCase(
+        "peer-selector-bad-key",
+        "matchLabels key with a space",
+        _ingress_peer(podSelector={"matchLabels": {"app name": "x"}}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchLabels",
+    ),
+    InvalidCase(
+        "peer-selector-key-prefix-too-long",
+        "matchLabels key whose prefix has 254 characters",
+        _ingress_peer(podSelector={"matchLabels": {LONG_PREFIX_KEY: "x"}}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchLabels",
+    ),
+    InvalidCase(
+        "peer-selector-name-part-64",
+        "expression key whose name part has 64 characters",
+        _ingress_peer(podSelector={"matchExpressions": [_expr("example.com/" + "a" * 64, "Exists")]}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchExpressions[0].key",
+    ),
+    InvalidCase(
+        "peer-selector-bad-value",
+        "matchLabels value with a slash",
+        {"networkPolicy": {"egressTo": [{"podSelector": {"matchLabels": {"app": "shop/api"}}}]}},
+        "spec.networkPolicy.egressTo[0].podSelector.matchLabels",
+    ),
+    InvalidCase(
+        "peer-selector-bad-expression-value",
+        "expression value of 64 characters",
+        _ingress_peer(podSelector={"matchExpressions": [_expr(values=["a" * 64])]}),
+        "spec.networkPolicy.ingressFrom[0].podSelector.matchExpressions[0].values[0]",
+    ),
+    # NetworkPolicy ipBlock: CIDRs as the NetworkPolicy reads them, and no ambiguous ones.
+    InvalidCase(
+        "peer-cidr-no-prefix",
+        "database address without a prefix length (the NetworkPolicy would be refused)",
+        _egress_block("10.20.30.40"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-ipv6-no-prefix",
+        "IPv6 address without a prefix length",
+        _egress_block("2001:db8::1"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-host-bits",
+        "10.1.2.3/8: a network or one address? (ambiguous)",
+        _egress_block("10.1.2.3/8"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-ipv6-host-bits",
+        "2001:db8::1/64 (ambiguous)",
+        _egress_block("2001:db8::1/64"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-leading-zero",
+        "octet with a leading zero (octal to some parsers)",
+        _egress_block("010.20.0.0/16"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-prefix-leading-zero",
+        "prefix length /08",
+        _egress_block("10.0.0.0/08"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-ipv4-mapped",
+        "IPv4-mapped IPv6 range",
+        _egress_block("::ffff:10.0.0.0/104"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-ipv6-two-double-colons",
+        "IPv6 with two '::'",
+        _egress_block("2001::db8::/64"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-cidr-ipv6-prefix-129",
+        "IPv6 prefix /129",
+        _egress_block("2001:db8::/129"),
+        "spec.networkPolicy.egressTo[0].ipBlock.cidr",
+    ),
+    InvalidCase(
+        "peer-except-outside-cidr",
+        "except range outside its cidr (the NetworkPolicy would be refused)",
+        _egress_block("10.20.0.0/16", "10.30.0.0/24"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    InvalidCase(
+        "peer-except-equals-cidr",
+        "except range equal to its cidr (not a strict subset)",
+        _egress_block("10.20.0.0/16", "10.20.0.0/16"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    InvalidCase(
+        "peer-except-wider-than-cidr",
+        "except range containing its cidr",
+        _egress_block("10.20.0.0/16", "10.0.0.0/8"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    InvalidCase(
+        "peer-except-other-family",
+        "IPv6 except range in an IPv4 cidr",
+        _egress_block("10.20.0.0/16", "fd00::/8"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    InvalidCase(
+        "peer-except-no-prefix",
+        "except address without a prefix length",
+        _egress_block("10.20.0.0/16", "10.20.1.1"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except[0]",
+    ),
+    InvalidCase(
+        "peer-except-host-bits",
+        "except range with bits after its prefix",
+        _egress_block("10.20.0.0/16", "10.20.1.1/24"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    InvalidCase(
+        "peer-except-ipv6-outside",
+        "IPv6 except range outside its cidr",
+        _egress_block("2001:db8::/32", "2001:db9::/48"),
+        "spec.networkPolicy.egressTo[0].ipBlock.except",
+    ),
+    # Tolerations.
+    InvalidCase(
+        "toleration-empty",
+        "an empty toleration (no key and operator Equal)",
+        {"tolerations": [{}]},
+        "spec.tolerations[0].operator",
+    ),
+    InvalidCase(
+        "toleration-exists-with-value",
+        "operator Exists with a value",
+        _toleration(key="dedicated", operator="Exists", value="web"),
+        "spec.tolerations[0].value",
+    ),
+    InvalidCase(
+        "toleration-seconds-without-no-execute",
+        "tolerationSeconds on a NoSchedule toleration",
+        _toleration(key="dedicated", value="web", effect="NoSchedule", tolerationSeconds=60),
+        "spec.tolerations[0].effect",
+    ),
+    InvalidCase(
+        "toleration-operator-lowercase",
+        "operator 'exists' in lower case",
+        _toleration(key="dedicated", operator="exists"),
+        "spec.tolerations[0].operator",
+    ),
+    InvalidCase(
+        "toleration-operator-gt",
+        "operator Gt (alpha in 1.35, off by default)",
+        _toleration(key="example.com/level", operator="Gt", value="3"),
+        "spec.tolerations[0].operator",
+    ),
+    InvalidCase(
+        "toleration-effect-typo",
+        "effect NoScheduled",
+        _toleration(key="dedicated", value="web", effect="NoScheduled"),
+        "spec.tolerations[0].effect",
+    ),
+    InvalidCase(
+        "toleration-value-with-space",
+        "toleration value with a space",
+        _toleration(key="dedicated", value="web team"),
+        "spec.tolerations[0].value",
+    ),
+    InvalidCase(
+        "toleration-bad-key",
+        "toleration key with a trailing slash",
+        _toleration(key="example.com/", operator="Exists"),
+        "spec.tolerations[0].key",
+    ),
+    InvalidCase(
+        "toleration-unknown-field",
+        "tolerationSecond (typo)",
+        _toleration(key="dedicated", operator="Exists", tolerationSecond=5),
+        "spec.tolerations[0]",
+    ),
+    # Topology spread.
+    InvalidCase("spread-max-skew-0", "maxSkew 0", _spread(maxSkew=0), "spec.topologySpreadConstraints[0].maxSkew"),
+    InvalidCase(
+        "spread-no-topology-key",
+        "no topologyKey",
+        _spread(topologyKey=DELETE),
+        "spec.topologySpreadConstraints[0].topologyKey",
+    ),
+    InvalidCase(
+        "spread-when-unsatisfiable-typo",
+        "whenUnsatisfiable DoNotScheduled",
+        _spread(whenUnsatisfiable="DoNotScheduled"),
+        "spec.topologySpreadConstraints[0].whenUnsatisfiable",
+    ),
+    InvalidCase(
+        "spread-empty",
+        "an empty constraint",
+        {"topologySpreadConstraints": [{}]},
+        "spec.topologySpreadConstraints[0].maxSkew",
+    ),
+    InvalidCase(
+        "spread-min-domains-schedule-anyway",
+        "minDomains with whenUnsatisfiable ScheduleAnyway",
+        _spread(whenUnsatisfiable="ScheduleAnyway", minDomains=3),
+        "spec.topologySpreadConstraints[0].minDomains",
+    ),
+    InvalidCase(
+        "spread-min-domains-0",
+        "minDomains 0",
+        _spread(minDomains=0),
+        "spec.topologySpreadConstraints[0].minDomains",
+    ),
+    InvalidCase(
+        "spread-duplicate",
+        "two constraints on the same topologyKey and whenUnsatisfiable",
+        {
+            "topologySpreadConstraints": [
+                _spread()["topologySpreadConstraints"][0],
+                _spread(maxSkew=2)["topologySpreadConstraints"][0],
+            ]
+        },
+        "spec.topologySpreadConstraints",
+    ),
+    InvalidCase(
+        "spread-node-taints-policy-typo",
+        "nodeTaintsPolicy honor in lower case",
+        _spread(nodeTaintsPolicy="honor"),
+        "spec.topologySpreadConstraints[0].nodeTaintsPolicy",
+    ),
+    InvalidCase(
+        "spread-match-label-keys-without-selector",
+        "matchLabelKeys with no labelSelector",
+        _spread(matchLabelKeys=["pod-template-hash"]),
+        "spec.topologySpreadConstraints[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "spread-match-label-keys-in-selector",
+        "matchLabelKeys naming a key of the labelSelector",
+        _spread(labelSelector={"matchLabels": {"pod-template-hash": "x"}}, matchLabelKeys=["pod-template-hash"]),
+        "spec.topologySpreadConstraints[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "spread-selector-bare-labels",
+        "labelSelector written as a label map",
+        _spread(labelSelector={"app": "shop"}),
+        "spec.topologySpreadConstraints[0].labelSelector",
+    ),
+    InvalidCase(
+        "spread-topology-key-space",
+        "topologyKey with a space",
+        _spread(topologyKey="topology zone"),
+        "spec.topologySpreadConstraints[0].topologyKey",
+    ),
+    # Affinity.
+    InvalidCase(
+        "affinity-unknown-field",
+        "requiredDuringScheduling (truncated field name)",
+        {"affinity": {"nodeAffinity": {"requiredDuringScheduling": {"nodeSelectorTerms": [{}]}}}},
+        "spec.affinity.nodeAffinity",
+    ),
+    InvalidCase(
+        "affinity-no-node-selector-terms",
+        "required node affinity with no terms",
+        {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}},
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+    ),
+    InvalidCase(
+        "affinity-node-in-without-values",
+        "node expression In with no values",
+        _node_term(_expr("kubernetes.io/arch")),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].values",
+    ),
+    InvalidCase(
+        "affinity-node-gt-two-values",
+        "node expression Gt with two values",
+        _node_term(_expr("example.com/cores", "Gt", ["4", "8"])),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].values",
+    ),
+    InvalidCase(
+        "affinity-node-does-not-exist-with-values",
+        "node expression DoesNotExist with values",
+        _node_term(_expr("example.com/gpu", "DoesNotExist", ["true"])),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].values",
+    ),
+    InvalidCase(
+        "affinity-node-operator-typo",
+        "node expression operator Equals",
+        _node_term(_expr("kubernetes.io/arch", "Equals", ["amd64"])),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].operator",
+    ),
+    InvalidCase(
+        "affinity-node-bad-value",
+        "node label value with a space",
+        _node_term(_expr("kubernetes.io/arch", "In", ["amd 64"])),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchExpressions[0].values[0]",
+    ),
+    InvalidCase(
+        "affinity-match-fields-label",
+        "matchFields on a label instead of metadata.name",
+        _node_term(fields=[{"key": "kubernetes.io/hostname", "operator": "In", "values": ["node-1"]}]),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchFields[0].key",
+    ),
+    InvalidCase(
+        "affinity-match-fields-two-names",
+        "matchFields metadata.name In two nodes",
+        _node_term(fields=[{"key": "metadata.name", "operator": "In", "values": ["node-1", "node-2"]}]),
+        "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]"
+        ".matchFields[0].values",
+    ),
+    InvalidCase(
+        "affinity-preferred-weight-0",
+        "preferred node term of weight 0",
+        {
+            "affinity": {
+                "nodeAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {"weight": 0, "preference": {"matchExpressions": [_expr("disk", "In", ["ssd"])]}}
+                    ]
+                }
+            }
+        },
+        "spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+    ),
+    InvalidCase(
+        "affinity-pod-weight-101",
+        "preferred pod anti-affinity term of weight 101",
+        {
+            "affinity": {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {"weight": 101, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}
+                    ]
+                }
+            }
+        },
+        "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+    ),
+    InvalidCase(
+        "affinity-pod-no-topology-key",
+        "pod anti-affinity term without topologyKey",
+        _anti(topologyKey=DELETE, labelSelector={"matchLabels": {"app": "shop"}}),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+    ),
+    InvalidCase(
+        "affinity-pod-empty-topology-key",
+        "pod anti-affinity term with an empty topologyKey",
+        _anti(topologyKey=""),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+    ),
+    InvalidCase(
+        "affinity-pod-match-label-keys-without-selector",
+        "matchLabelKeys with no labelSelector",
+        _anti(matchLabelKeys=["pod-template-hash"]),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "affinity-pod-match-label-keys-in-selector",
+        "matchLabelKeys naming a key the labelSelector matches already (every pod would be refused)",
+        _anti(labelSelector={"matchLabels": {"app": "shop"}}, matchLabelKeys=["app"]),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "affinity-pod-match-label-keys-twice",
+        "the same key twice in matchLabelKeys (every pod would be refused)",
+        _anti(labelSelector={}, matchLabelKeys=["pod-template-hash", "pod-template-hash"]),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "spread-match-label-keys-twice",
+        "the same key twice in matchLabelKeys",
+        _spread(labelSelector={"matchLabels": {"app": "shop"}}, matchLabelKeys=["pod-template-hash"] * 2),
+        "spec.topologySpreadConstraints[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "affinity-pod-match-and-mismatch",
+        "the same key in matchLabelKeys and mismatchLabelKeys",
+        _anti(labelSelector={}, matchLabelKeys=["tenant"], mismatchLabelKeys=["tenant"]),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].matchLabelKeys",
+    ),
+    InvalidCase(
+        "affinity-pod-bad-namespace",
+        "namespace name with capitals",
+        {
+            "affinity": {
+                "podAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [
+                        {"topologyKey": "kubernetes.io/hostname", "namespaces": ["Shop"]}
+                    ]
+                }
+            }
+        },
+        "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces[0]",
+    ),
+    InvalidCase(
+        "affinity-pod-selector-bare-labels",
+        "labelSelector written as a label map",
+        _anti(labelSelector={"app": "shop"}),
+        "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector",
+    ),
+    # envFrom and env valueFrom.
+    InvalidCase(
+        "env-from-both",
+        "one envFrom entry naming a ConfigMap and a Secret",
+        {"envFrom": [{"configMapRef": {"name": "settings"}, "secretRef": {"name": "secrets"}}]},
+        "spec.envFrom[0]",
+    ),
+    InvalidCase(
+        "env-from-neither", "envFrom entry with only a prefix", {"envFrom": [{"prefix": "APP_"}]}, "spec.envFrom[0]"
+    ),
+    InvalidCase(
+        "env-from-typo",
+        "configmapRef (lower-case m)",
+        {"envFrom": [{"configmapRef": {"name": "settings"}}]},
+        "spec.envFrom[0]",
+    ),
+    InvalidCase(
+        "env-from-bad-name",
+        "ConfigMap name with an underscore",
+        {"envFrom": [{"configMapRef": {"name": "shop_settings"}}]},
+        "spec.envFrom[0].configMapRef.name",
+    ),
+    InvalidCase(
+        "env-from-no-name",
+        "secretRef without a name",
+        {"envFrom": [{"secretRef": {"optional": True}}]},
+        "spec.envFrom[0].secretRef.name",
+    ),
+    InvalidCase(
+        "env-from-prefix-digit",
+        "prefix starting with a digit",
+        {"envFrom": [{"prefix": "1_", "configMapRef": {"name": "settings"}}]},
+        "spec.envFrom[0].prefix",
+    ),
+    InvalidCase("value-from-empty", "valueFrom with no source", _value_from({}), "spec.env[0].valueFrom"),
+    InvalidCase(
+        "value-from-two-sources",
+        "valueFrom with a ConfigMap and a Secret key",
+        _value_from({"configMapKeyRef": {"name": "a", "key": "k"}, "secretKeyRef": {"name": "b", "key": "k"}}),
+        "spec.env[0].valueFrom",
+    ),
+    InvalidCase(
+        "value-from-typo",
+        "secretKeyRefs (typo)",
+        _value_from({"secretKeyRefs": {"name": "db", "key": "password"}}),
+        "spec.env[0].valueFrom",
+    ),
+    InvalidCase(
+        "value-from-key-dot-dot",
+        "Secret key '..x'",
+        _value_from({"secretKeyRef": {"name": "db", "key": "..x"}}),
+        "spec.env[0].valueFrom.secretKeyRef.key",
+    ),
+    InvalidCase(
+        "value-from-no-key",
+        "configMapKeyRef without a key",
+        _value_from({"configMapKeyRef": {"name": "flags"}}),
+        "spec.env[0].valueFrom.configMapKeyRef.key",
+    ),
+    InvalidCase(
+        "value-from-bad-secret-name",
+        "Secret name in capitals",
+        _value_from({"secretKeyRef": {"name": "DB", "key": "password"}}),
+        "spec.env[0].valueFrom.secretKeyRef.name",
+    ),
+    InvalidCase(
+        "value-from-field-path-unknown",
+        "fieldRef to status.phase (not available to env)",
+        _value_from({"fieldRef": {"fieldPath": "status.phase"}}),
+        "spec.env[0].valueFrom.fieldRef.fieldPath",
+    ),
+    InvalidCase(
+        "value-from-field-path-spec-host",
+        "fieldRef spec.host (a pre-1.0 alias)",
+        _value_from({"fieldRef": {"fieldPath": "spec.host"}}),
+        "spec.env[0].valueFrom.fieldRef.fieldPath",
+    ),
+    InvalidCase(
+        "value-from-field-path-bad-label",
+        "fieldRef to a label key with a space",
+        _value_from({"fieldRef": {"fieldPath": "metadata.labels['team name']"}}),
+        "spec.env[0].valueFrom.fieldRef.fieldPath",
+    ),
+    InvalidCase(
+        "value-from-field-path-long-prefix",
+        "fieldRef to a label key whose prefix has 254 characters",
+        _value_from({"fieldRef": {"fieldPath": f"metadata.labels['{LONG_PREFIX_KEY}']"}}),
+        "spec.env[0].valueFrom.fieldRef.fieldPath",
+    ),
+    InvalidCase(
+        "value-from-field-api-version",
+        "fieldRef apiVersion v2",
+        _value_from({"fieldRef": {"apiVersion": "v2", "fieldPath": "metadata.name"}}),
+        "spec.env[0].valueFrom.fieldRef.apiVersion",
+    ),
+    InvalidCase(
+        "value-from-resource-unknown",
+        "resourceFieldRef to limits.gpu",
+        _value_from({"resourceFieldRef": {"resource": "limits.gpu"}}),
+        "spec.env[0].valueFrom.resourceFieldRef.resource",
+    ),
+    InvalidCase(
+        "value-from-resource-divisor",
+        "memory in millicores",
+        _value_from({"resourceFieldRef": {"resource": "limits.memory", "divisor": "1m"}}),
+        "spec.env[0].valueFrom.resourceFieldRef.divisor",
+    ),
+    InvalidCase(
+        "value-from-resource-container",
+        "resourceFieldRef naming the server's container (the release Job's is another)",
+        _value_from({"resourceFieldRef": {"containerName": "wsgi", "resource": "limits.cpu"}}),
+        "spec.env[0].valueFrom.resourceFieldRef.containerName",
+    ),
+    InvalidCase(
+        "value-from-file-key-ref",
+        "fileKeyRef into one of the server's own emptyDirs",
+        _value_from({"fileKeyRef": {"volumeName": "server-root", "path": "env", "key": "X"}}),
+        "spec.env[0].valueFrom.fileKeyRef",
+    ),
+    # Resources: the names a container may request, request <= limit for every resource.
+    InvalidCase(
+        "resources-unknown-name",
+        "a resource name that is neither standard nor domain-qualified",
+        {"resources": {"requests": {"gpu": "1"}}},
+        "spec.resources.requests",
+    ),
+    InvalidCase(
+        "resources-hugepages",
+        "hugepages (the pods mount no hugepages volume)",
+        {"resources": {"requests": {"hugepages-2Mi": "2Mi"}, "limits": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}}},
+        "spec.resources.requests",
+    ),
+    InvalidCase(
+        "resources-ephemeral-storage-over-limit",
+        "ephemeral-storage request above its limit",
+        {"resources": {"requests": {"ephemeral-storage": "2Gi"}, "limits": {"ephemeral-storage": "1Gi"}}},
+        "spec.resources.requests",
+    ),
+    InvalidCase(
+        "resources-extended-without-limit",
+        "an extended resource requested with no limit",
+        {"resources": {"requests": {"example.com/gpu": "1"}}},
+        "spec.resources.requests",
+    ),
+    InvalidCase(
+        "resources-extended-request-below-limit",
+        "an extended resource requested below its limit",
+        {"resources": {"requests": {"example.com/gpu": "1"}, "limits": {"example.com/gpu": "2"}}},
+        "spec.resources.requests",
+    ),
+    InvalidCase(
+        "resources-extended-fraction",
+        "half a GPU",
+        {"resources": {"limits": {"example.com/gpu": "500m"}}},
+        "spec.resources.limits",
+    ),
+    InvalidCase(
+        "resources-kubernetes-io-name",
+        "a made-up resource in the kubernetes.io domain",
+        {"resources": {"limits": {"kubernetes.io/batteries": "1"}}},
+        "spec.resources.limits",
+    ),
+    # Label maps.
+    InvalidCase(
+        "node-selector-key-with-space",
+        "nodeSelector key with a space (the Deployment would be refused)",
+        {"nodeSelector": {"node type": "web"}},
+        "spec.nodeSelector",
+    ),
+    InvalidCase(
+        "node-selector-key-prefix-too-long",
+        "nodeSelector key whose prefix has 254 characters",
+        {"nodeSelector": {LONG_PREFIX_KEY: "web"}},
+        "spec.nodeSelector",
+    ),
+    InvalidCase(
+        "pod-label-name-part-64",
+        "pod label key whose name has 64 characters",
+        {"podLabels": {"example.com/" + "a" * 64: "x"}},
+        "spec.podLabels",
+    ),
+    InvalidCase(
+        "pod-label-key-upper-prefix",
+        "pod label key with a capitalised prefix",
+        {"podLabels": {"Example.com/team": "x"}},
+        "spec.podLabels",
     ),
     # --- logging ------------------------------------------------------------------
     InvalidCase(

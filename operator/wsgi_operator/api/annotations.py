@@ -27,13 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Rule
+from .base import QUALIFIED_NAME, Rule
 
-#: Kubernetes' qualified name: an optional DNS-subdomain prefix and a name of at most 63 characters.
-QUALIFIED_NAME = (
-    "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
 #: The most keys an annotation map of the spec may hold (bounds the CEL rules' cost too).
 MAX_ANNOTATIONS = 64
 

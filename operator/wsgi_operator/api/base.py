@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 
@@ -139,18 +139,57 @@ CIDR = (
     rf"^({_OCTET}(\.{_OCTET}){{3}}(/([0-9]|[12][0-9]|3[0-2]))?"
     r"|[0-9a-fA-F:]+:[0-9a-fA-F:]*(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?)$"
 )
-LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
-LABEL_KEY = (
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+_IPV4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_HEXTET = "[0-9a-fA-F]{1,4}"
+#: An IPv6 address in hex groups, with at most one "::" (RFC 4291 2.2 forms 1 and 2;
+#: no embedded dotted IPv4 and no zone).
+_IPV6 = (
+    f"(({_HEXTET}:){{7}}{_HEXTET}"
+    f"|({_HEXTET}:){{1,7}}:"
+    f"|({_HEXTET}:){{1,6}}:{_HEXTET}"
+    f"|({_HEXTET}:){{1,5}}(:{_HEXTET}){{1,2}}"
+    f"|({_HEXTET}:){{1,4}}(:{_HEXTET}){{1,3}}"
+    f"|({_HEXTET}:){{1,3}}(:{_HEXTET}){{1,4}}"
+    f"|({_HEXTET}:){{1,2}}(:{_HEXTET}){{1,5}}"
+    f"|{_HEXTET}:(:{_HEXTET}){{1,6}}"
+    f"|:((:{_HEXTET}){{1,7}}|:))"
 )
+#: A CIDR as the NetworkPolicy (and the Kubernetes CEL library's ``cidr()``) reads it: an
+#: IPv4 or IPv6 address and a prefix length, both without leading zeros. Stricter than
+#: the NetworkPolicy's legacy parser: no IPv4 octets with leading zeros (ambiguous: octal
+#: to some tools) and no IPv4-mapped or -embedded IPv6 (write the IPv4 range).
+NETWORK_CIDR = rf"^({_IPV4}/(3[0-2]|[12]?[0-9])|{_IPV6}/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+#: Kubernetes' qualified name (label keys, annotation keys, topology keys): an optional
+#: DNS-subdomain prefix and '/', then a name of at most 63 characters. The prefix's own
+#: bound (253 characters) is a CEL rule (``selectors.qualified_name``): a pattern cannot
+#: count it.
+QUALIFIED_NAME = (
+    "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    "[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+LABEL_KEY = QUALIFIED_NAME
+#: A DNS-1123 subdomain (object names of ConfigMaps, Secrets, nodes): at most 253 characters.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
 HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-IMAGE_REF = r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$"
+# The OCI distribution reference grammar (github.com/distribution/reference): an
+# optional registry host (domain components or a bracketed IPv6 address) and port,
+# lowercase path components joined by '.', '_', '__' or dashes, an optional tag and
+# an optional sha256 or sha512 digest of its exact length. RE2 and Rust-regex
+# compatible (no \w: it is Unicode in Rust).
+_DOMAIN_COMPONENT = "([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_REGISTRY = rf"({_DOMAIN_COMPONENT}(\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(:[0-9]+)?"
+_PATH_COMPONENT = "[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
+_IMAGE_TAG = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_IMAGE_DIGEST = "@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})"
+IMAGE_REF = rf"^({_REGISTRY}/)?{_PATH_COMPONENT}(/{_PATH_COMPONENT})*(:{_IMAGE_TAG})?({_IMAGE_DIGEST})?$"
 #: An image reference that ends in a digest (for RE2 and Python's re alike).
 IMAGE_DIGEST = "@sha(256:[a-f0-9]{64}|512:[a-f0-9]{128})$"
 
 Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+#: Labels (pod labels, nodeSelector, matchLabels). A CRD cannot constrain map keys: the
+#: model holding the map checks them with ``selectors.label_map_rules``.
 LabelMap = dict[
     Annotated[str, StringConstraints(pattern=LABEL_KEY, max_length=317)],
     Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)],
@@ -163,11 +202,18 @@ Hostname = Annotated[str, StringConstraints(pattern=HOSTNAME, max_length=253)]
 ImageRef = Annotated[str, StringConstraints(pattern=IMAGE_REF, min_length=1, max_length=512)]
 Seconds = Annotated[int, Field(ge=0, le=86400)]
 
-#: Free-form Kubernetes objects (affinity, tolerations, env sources, selectors): their
-#: schema is Kubernetes' own, so the CRD keeps them as preserved objects and the
-#: API server validates them when it admits the Deployment. (Probes are typed:
-#: see probe.py.)
-KubeObject = Annotated[dict[str, Any], Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})]
+#: A CIDR of a NetworkPolicy ipBlock (the longest: an IPv6 address of 39 characters and /128).
+NetworkCidr = Annotated[str, StringConstraints(pattern=NETWORK_CIDR, max_length=43)]
+DnsSubdomain = Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN, max_length=253)]
+#: A label key (its prefix's length is checked by ``selectors.qualified_name``).
+QualifiedName = Annotated[str, StringConstraints(pattern=QUALIFIED_NAME, max_length=317)]
+LabelValue = Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)]
+INT32_MAX = 2**31 - 1
+#: Kubernetes' int64 fields: anything outside is refused when the JSON is read. The CRD says
+#: ``format: int64`` (its integers are int64 anyway) rather than the bounds, which Helm's
+#: toYaml would turn into floats.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1), WithJsonSchema({"type": "integer", "format": "int64"})]
+
 #: Annotations passed through to a rendered object. The keys are checked by the
 #: CEL rules of annotations.py on the model holding the map (qualified names,
 #: and none of the refused classes), so the API server checks them too.

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from .annotations import INGRESS_ANNOTATIONS, SERVICE_ANNOTATIONS, annotation_rules
-from .base import Annotations, ApiModel, Cidr, Hostname, KubeObject, Name, Rule
+from .base import Annotations, ApiModel, Hostname, Name, NetworkCidr, Rule
+from .selectors import LabelSelector
 
 UrlPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/%-]*$", max_length=200)]
 
@@ -67,17 +68,54 @@ class PortSpec(ApiModel):
     protocol: Literal["TCP", "UDP", "SCTP"] = Field("TCP", description="Protocol.")
 
 
+def _masked(expr: str) -> str:
+    """CEL: ``expr`` is a CIDR of the Kubernetes CEL library (not IPv4-mapped IPv6) with no bits set
+    after its prefix length (its masked form)."""
+    return f"(isCIDR({expr}) && cidr({expr}) == cidr({expr}).masked())"
+
+
+_MASKED_MESSAGE = (
+    "must be a network address, with no bits set after the prefix length (10.1.0.0/16; /32, or /128 for IPv6, "
+    "for one address) and no IPv4-mapped IPv6 address (::ffff:a.b.c.d: write the IPv4 range)"
+)
+
+
 class IpBlock(ApiModel):
-    cidr: Cidr = Field(description="Allowed CIDR.")
-    except_: list[Cidr] = Field(default_factory=list, max_length=16, alias="except", description="CIDRs excluded.")
+    """An IP range (NetworkPolicy ipBlock), as the API server validates it and stricter: a CIDR is an
+    address and a prefix length (1.2.3.4/32 for one address) with no bits set after the prefix (the
+    API server takes 10.1.2.3/8 with a warning that it is ambiguous: 10.0.0.0/8 or 10.1.2.3/32?), and
+    each `except` range lies strictly inside `cidr`."""
+
+    cidr: NetworkCidr = Field(description="The range, e.g. 10.20.0.0/16 or 2001:db8::/64 (1.2.3.4/32: one address).")
+    except_: list[NetworkCidr] = Field(
+        default_factory=list,
+        max_length=16,
+        alias="except",
+        description="Ranges excluded; each strictly inside cidr, of the same family.",
+    )
+
+    cel_rules = (
+        Rule(_masked("self.cidr"), _MASKED_MESSAGE, ".cidr"),
+        Rule(f"self.except.all(e, {_masked('e')})", _MASKED_MESSAGE, ".except"),
+        Rule(
+            "!isCIDR(self.cidr) || self.except.all(e, !isCIDR(e) || (cidr(self.cidr).containsCIDR(e)"
+            " && cidr(e).prefixLength() > cidr(self.cidr).prefixLength()))",
+            "must be strict subsets of cidr: each range inside it, of the same family, with a longer prefix",
+            ".except",
+        ),
+    )
 
 
 class Peer(ApiModel):
     """One allowed peer. Exactly one of app, selectors (namespace and/or pod) or ipBlock."""
 
     app: Name | None = Field(None, description="Another WsgiApp in the same namespace, by name.")
-    namespace_selector: KubeObject | None = Field(None, description="LabelSelector of namespaces.")
-    pod_selector: KubeObject | None = Field(None, description="LabelSelector of pods.")
+    namespace_selector: LabelSelector | None = Field(
+        None, description="Namespaces, by label (alone: every pod of those namespaces)."
+    )
+    pod_selector: LabelSelector | None = Field(
+        None, description="Pods, by label (alone: in the WsgiApp's namespace; with namespaceSelector: in those)."
+    )
     ip_block: IpBlock | None = Field(None, description="An IP range (egress to services outside the cluster).")
     ports: list[PortSpec] = Field(default_factory=list, max_length=16, description="Ports allowed (empty: all).")
 
@@ -90,12 +128,8 @@ class Peer(ApiModel):
     )
 
 
-def _empty_selector(field: str) -> str:
-    """CEL: the LabelSelector ``field`` selects everything (no labels, no expressions).
-
-    The selectors are free-form objects in the CRD: ``dyn()`` lets the policy's
-    type check (against the CRD's schema) accept fields it does not declare."""
-    sel = f"dyn({field})"
+def _empty_selector(sel: str) -> str:
+    """CEL: the LabelSelector ``sel`` selects everything (no labels, no expressions)."""
     return (
         f"(!has({sel}.matchLabels) || size({sel}.matchLabels) == 0)"
         f" && (!has({sel}.matchExpressions) || size({sel}.matchExpressions) == 0)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import ipaddress
 import json
 import re
 import threading
@@ -28,7 +29,10 @@ import celpy
 from pydantic import ValidationError
 
 from .. import API_VERSION, KIND
+from .base import IMAGE_REF, NETWORK_CIDR, QUALIFIED_NAME
+from .environment import FIELD_PATH
 from .podsecurity import restricted_violations
+from .workload import RESOURCE_NAME
 from .wsgiapp import WsgiApp, _yaml_scalar
 
 
@@ -68,10 +72,72 @@ def quantity_value(text: str) -> float:
     return float(match.group(1)) * _SUFFIX[match.group(2)]
 
 
-# The subset of the Kubernetes CEL quantity library the rules use.
+class Cidr:
+    """A value of the Kubernetes CEL library's CIDR type (k8s.io/apiserver pkg/cel/library/cidr.go):
+    an address and a prefix length, as Go's netip.Prefix; equal when both are."""
+
+    def __init__(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, bits: int) -> None:
+        self.address = address
+        self.bits = bits
+        self.network = ipaddress.ip_network((address, bits), strict=False)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cidr) and (self.address, self.bits) == (other.address, other.bits)
+
+    def __hash__(self) -> int:
+        return hash((self.address, self.bits))
+
+
+#: What Go's netip.ParsePrefix reads: an address, '/', a prefix length without leading zeros.
+_PREFIX = re.compile(r"^([0-9a-fA-F:.]+)/(0|[1-9][0-9]{0,2})$")
+
+
+def parse_cidr(text: str) -> Cidr:
+    """``cidr(text)`` of the Kubernetes CEL library: netip.ParsePrefix, IPv4-mapped IPv6 refused.
+    ValueError when it does not parse (an evaluation error in CEL)."""
+    match = _PREFIX.match(str(text))
+    if not match:
+        raise ValueError(f"not a CIDR: {text!r}")
+    # ipaddress, like netip, refuses IPv4 octets with leading zeros; a zone ('%') cannot match _PREFIX.
+    address = ipaddress.ip_address(match.group(1))
+    bits = int(match.group(2))
+    if bits > address.max_prefixlen:
+        raise ValueError(f"prefix length out of range: {text!r}")
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        raise ValueError(f"IPv4-mapped IPv6 address {text!r} is not allowed")
+    return Cidr(address, bits)
+
+
+def _is_cidr(text: Any) -> celpy.celtypes.BoolType:
+    try:
+        parse_cidr(str(text))
+    except ValueError:
+        return celpy.celtypes.BoolType(False)
+    return celpy.celtypes.BoolType(True)
+
+
+def _as_cidr(value: Any) -> Cidr:
+    return value if isinstance(value, Cidr) else parse_cidr(str(value))
+
+
+def _contains_cidr(outer: Cidr, inner: Any) -> celpy.celtypes.BoolType:
+    # cidr.Overlaps(other) && cidr.Bits() <= other.Bits(): other lies inside cidr (same family).
+    other = _as_cidr(inner)
+    same_family = outer.network.version == other.network.version
+    return celpy.celtypes.BoolType(
+        same_family and outer.bits <= other.bits and other.network.subnet_of(outer.network)  # type: ignore[arg-type]
+    )
+
+
+# The subset of the Kubernetes CEL libraries the rules use: quantity, and the CIDR library.
 _K8S_FUNCTIONS = {
     "quantity": lambda s: celpy.celtypes.DoubleType(quantity_value(str(s))),
     "compareTo": lambda a, b: celpy.celtypes.IntType((a > b) - (a < b)),
+    "isCIDR": _is_cidr,
+    "cidr": lambda s: parse_cidr(str(s)),
+    "containsCIDR": _contains_cidr,
+    "prefixLength": lambda c: celpy.celtypes.IntType(_as_cidr(c).bits),
+    "masked": lambda c: Cidr(_as_cidr(c).network.network_address, _as_cidr(c).bits),
 }
 
 
@@ -250,6 +316,22 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+#: The long patterns, by what they stand for: a message names the value, not a regular expression.
+_PATTERN_NAMES = {
+    IMAGE_REF: "an image reference: [registry[:port]/]path[:tag][@sha256:<64 hex digits>|@sha512:<128 hex digits>], "
+    "the path in lower case (e.g. registry.example.com/shop/web:1.4@sha256:...)",
+    NETWORK_CIDR: "a CIDR: an IPv4 or IPv6 address and a prefix length, without leading zeros (10.20.0.0/16, "
+    "10.20.30.40/32, 2001:db8::/64)",
+    QUALIFIED_NAME: "a qualified name: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, "
+    "'-', '_' or '.', starting and ending with a letter or digit (e.g. app, example.com/tier)",
+    RESOURCE_NAME: "a container resource: cpu, memory, ephemeral-storage, or an extended resource with a domain "
+    "prefix (example.com/gpu)",
+    FIELD_PATH: "a field the downward API gives an environment variable: metadata.name, metadata.namespace, "
+    "metadata.uid, metadata.labels['<key>'], metadata.annotations['<key>'], spec.nodeName, spec.serviceAccountName, "
+    "status.hostIP, status.hostIPs, status.podIP or status.podIPs",
+}
+
+
 def _pydantic_messages(err: ValidationError) -> list[str]:
     messages = []
     for e in err.errors():
@@ -260,7 +342,10 @@ def _pydantic_messages(err: ValidationError) -> list[str]:
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `kubectl explain wsgiapp.spec` lists the fields)"
         elif e["type"] == "string_pattern_mismatch":
-            msg = f"{e['input']!r} does not match {e['ctx']['pattern']}"
+            pattern = e["ctx"]["pattern"]
+            msg = f"{e['input']!r} " + (
+                f"is not {_PATTERN_NAMES[pattern]}" if pattern in _PATTERN_NAMES else f"does not match {pattern}"
+            )
         messages.append(f"{_loc(loc)}: {msg}")
     return messages
 

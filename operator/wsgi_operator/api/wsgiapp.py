@@ -23,16 +23,18 @@ from .base import (
     Annotations,
     ApiModel,
     ImageRef,
-    KubeObject,
     LabelMap,
     Name,
     Rule,
     under,
 )
 from .conditions import MESSAGE_LIMIT, ConditionType, ReleaseState
+from .environment import EnvFromSource, EnvName, EnvVarSource
 from .network import HttpRouteSpec, IngressSpec, NetworkPolicySpec, ServiceSpec
 from .scaling import AutoscalingSpec, DisruptionBudgetSpec
+from .scheduling import TOPOLOGY_SPREAD_UNIQUE, Affinity, Toleration, TopologySpreadConstraint
 from .security import DEBUG_ENV_NAMES, SecuritySpec
+from .selectors import label_map_rules
 from .server import ErrorPages, Limits, Logging, ServerSpec, Timeouts
 from .workload import Probes, Resources
 
@@ -47,11 +49,11 @@ _DEBUG_OFF = "['', '0', 'false', 'False', 'FALSE', 'no', 'No', 'NO']"
 class EnvVar(ApiModel):
     """A container environment variable (Kubernetes EnvVar)."""
 
-    name: Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$", max_length=256)] = Field(
-        description="Variable name."
-    )
+    name: EnvName = Field(description="Variable name.")
     value: Annotated[str, StringConstraints(max_length=32768)] | None = Field(None, description="Literal value.")
-    value_from: KubeObject | None = Field(None, description="EnvVarSource (secretKeyRef, configMapKeyRef, ...).")
+    value_from: EnvVarSource | None = Field(
+        None, description="Where the value comes from: a ConfigMap or Secret key, a pod field or a resource."
+    )
 
 
 class WsgiAppSpec(ApiModel):
@@ -92,7 +94,9 @@ class WsgiAppSpec(ApiModel):
         "rolls to it; the running version keeps serving until it succeeds.",
     )
     env: list[EnvVar] = Field(default_factory=list, max_length=256, description="Container environment.")
-    env_from: list[KubeObject] = Field(default_factory=list, max_length=32, description="Container envFrom.")
+    env_from: list[EnvFromSource] = Field(
+        default_factory=list, max_length=32, description="Every key of ConfigMaps and Secrets, as variables."
+    )
     resources: Resources = Field(default_factory=Resources, description="Requests and limits.")
     probes: Probes = Field(default_factory=Probes, description="Liveness, readiness and startup probes.")
     pod_labels: LabelMap = Field(
@@ -106,11 +110,15 @@ class WsgiAppSpec(ApiModel):
         description="Extra pod annotations (at most 64). Refused: the operator's and kubectl's keys, AppArmor "
         "and seccomp annotations, container runtime and mesh injection overrides (docs/hardening.md).",
     )
-    node_selector: LabelMap = Field(default_factory=dict, description="Pod nodeSelector.")
-    tolerations: list[KubeObject] = Field(default_factory=list, max_length=32, description="Pod tolerations.")
-    affinity: KubeObject | None = Field(None, description="Pod affinity.")
-    topology_spread_constraints: list[KubeObject] = Field(
-        default_factory=list, max_length=8, description="Pod topologySpreadConstraints."
+    node_selector: LabelMap = Field(
+        default_factory=dict, max_length=MAX_ANNOTATIONS, description="Pod nodeSelector: node labels the pods need."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=32, description="Pod tolerations: the node taints the pods tolerate."
+    )
+    affinity: Affinity | None = Field(None, description="Pod affinity: node affinity, pod (anti-)affinity.")
+    topology_spread_constraints: list[TopologySpreadConstraint] = Field(
+        default_factory=list, max_length=8, description="Pod topologySpreadConstraints: how the pods spread."
     )
     priority_class_name: Name | None = Field(
         None, description="Pod priorityClassName; not a system- class (those are for cluster components)."
@@ -221,13 +229,13 @@ class WsgiAppSpec(ApiModel):
             ".image",
         ),
         Rule.warning(
-            "self.env.all(e, !has(e.valueFrom) || !has(dyn(e.valueFrom).secretKeyRef))",
+            "self.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef))",
             "a Secret in an environment variable (valueFrom.secretKeyRef) is inherited by every child process and "
             "shows in /proc/<pid>/environ, crash reports and debug pages; a Secret mounted as a file shows nowhere",
             ".env",
         ),
         Rule.warning(
-            "self.envFrom.all(s, !has(dyn(s).secretRef))",
+            "self.envFrom.all(s, !has(s.secretRef))",
             "every key of a Secret in the environment (secretRef) is inherited by every child process and shows "
             "in /proc/<pid>/environ, crash reports and debug pages; a Secret mounted as a file shows nowhere",
             ".envFrom",
@@ -235,6 +243,9 @@ class WsgiAppSpec(ApiModel):
         *annotation_rules("podAnnotations", "spec.podAnnotations", POD_ANNOTATIONS),
         *annotation_rules("serviceAccountAnnotations", "spec.serviceAccountAnnotations", SERVICE_ACCOUNT_ANNOTATIONS),
         *pod_label_rules("podLabels", "spec.podLabels"),
+        *label_map_rules("podLabels"),
+        *label_map_rules("nodeSelector"),
+        TOPOLOGY_SPREAD_UNIQUE,
     )
 
 

@@ -53,15 +53,21 @@ def references(app: WsgiApp) -> list[Reference]:
                 )
             )
     for i, env in enumerate(spec.env):
-        for source, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-            ref = (env.value_from or {}).get(source)
-            if isinstance(ref, dict) and ref.get("name") and not ref.get("optional"):
-                refs.append(Reference(kind, ref["name"], f"spec.env[{i}].valueFrom.{source}.name"))
+        source = env.value_from
+        key_refs = (
+            ("configMapKeyRef", "ConfigMap", source and source.config_map_key_ref),
+            ("secretKeyRef", "Secret", source and source.secret_key_ref),
+        )
+        for field, kind, ref in key_refs:
+            if ref is not None and not ref.optional:
+                refs.append(Reference(kind, ref.name, f"spec.env[{i}].valueFrom.{field}.name"))
     for i, env_from in enumerate(spec.env_from):
-        for source, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-            ref = env_from.get(source)
-            if isinstance(ref, dict) and ref.get("name") and not ref.get("optional"):
-                refs.append(Reference(kind, ref["name"], f"spec.envFrom[{i}].{source}.name"))
+        for field, kind, ref in (
+            ("configMapRef", "ConfigMap", env_from.config_map_ref),
+            ("secretRef", "Secret", env_from.secret_ref),
+        ):
+            if ref is not None and not ref.optional:
+                refs.append(Reference(kind, ref.name, f"spec.envFrom[{i}].{field}.name"))
     return refs
 
 

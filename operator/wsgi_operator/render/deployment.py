@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..api import WsgiApp
 from . import layout
 from .command import express_command, termination_grace_seconds
@@ -25,6 +27,11 @@ def probe_host(app: WsgiApp) -> str:
         return spec.probes.host
     named = [*(spec.ingress.hosts if spec.ingress else ()), *(spec.http_route.hostnames if spec.http_route else ())]
     return next((h for h in named if not h.startswith("*.")), f"{app.metadata.name}.{app.metadata.namespace}.svc")
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    """A typed Kubernetes object of the spec as the API takes it: the fields set, by their wire names."""
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def _probes(app: WsgiApp) -> dict[str, Any]:
@@ -158,7 +165,7 @@ def app_container(app: WsgiApp, name: str, command: list[str], mounts: list[dict
         *(e.model_dump(by_alias=True, exclude_none=True) for e in spec.env),
     ]
     if spec.env_from:
-        container["envFrom"] = list(spec.env_from)
+        container["envFrom"] = [_dump(s) for s in spec.env_from]
     container["resources"] = spec.resources.model_dump(by_alias=True)
     container["securityContext"] = _security_contexts(app)[1]
     container["volumeMounts"] = mounts
@@ -185,11 +192,11 @@ def app_pod_spec(app: WsgiApp, containers: list[dict[str, Any]], volumes: list[d
     if spec.node_selector:
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
-        pod["tolerations"] = list(spec.tolerations)
-    if spec.affinity:
-        pod["affinity"] = spec.affinity
+        pod["tolerations"] = [_dump(t) for t in spec.tolerations]
+    if spec.affinity is not None and _dump(spec.affinity):
+        pod["affinity"] = _dump(spec.affinity)
     if spec.topology_spread_constraints:
-        pod["topologySpreadConstraints"] = list(spec.topology_spread_constraints)
+        pod["topologySpreadConstraints"] = [_dump(c) for c in spec.topology_spread_constraints]
     if spec.priority_class_name:
         pod["priorityClassName"] = spec.priority_class_name
     return pod

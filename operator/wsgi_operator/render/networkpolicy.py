@@ -21,9 +21,9 @@ def _peer(peer: Peer) -> dict[str, Any]:
         return {"ipBlock": block}
     out: dict[str, Any] = {}
     if peer.namespace_selector is not None:
-        out["namespaceSelector"] = peer.namespace_selector
+        out["namespaceSelector"] = peer.namespace_selector.model_dump(by_alias=True, exclude_none=True)
     if peer.pod_selector is not None:
-        out["podSelector"] = peer.pod_selector
+        out["podSelector"] = peer.pod_selector.model_dump(by_alias=True, exclude_none=True)
     return out
 
 
