@@ -1,7 +1,7 @@
 """Operator benchmark: N WsgiApps created at once against the local control plane.
 
 Run: `PYTHONPATH=tests .venv/bin/python bench/operator_bench.py [N ...]` (imports tests/support).
-N defaults to 1 50 200; the control plane must be up (`make cluster-up`).
+N defaults to 1 50 200 1000; the control plane must be up (`make cluster-up`).
 Prints a table; it asserts nothing (no test ever times anything).
 
 Per round (N apps, a fresh namespace, a fresh `wsgi-operator run` subprocess):
@@ -14,10 +14,23 @@ Per round (N apps, a fresh namespace, a fresh `wsgi-operator run` subprocess):
                      the operator's own share of the time to Ready
   req/app            API requests the operator sent to converge, per app
                      (all of them: applies, existence checks, status writes)
-  req/reconcile      API requests per reconcile during a full no-op resync pass
+  req/s burst        the same requests per second, first create -> last app Ready
+  create p50/p99     wall time of one create reconcile in a worker thread (queueing
+                     before it not included: that is in "children")
+  req/reconcile      API requests per reconcile during a no-op resync pass
+  (no-op)            (two passes' worth of resyncs, after everything settled)
+  full resyncs       share of those resyncs that applied every child anyway (the
+                     periodic full one of an app, --full-resync-every); the others
+                     found every child unchanged and sent no request
+  no-op p50/p99      wall time of one reconcile of that pass
+  req/s no-op        API requests per second during that pass
   no-op writes       objects (children and WsgiApps) whose resourceVersion changed
                      across that resync pass: must be 0
   peak RSS           the operator process's VmHWM at the end of the round
+
+The latencies are estimated from the operator's histogram
+wsgi_operator_reconcile_duration_seconds (linear within a bucket, as
+Prometheus' histogram_quantile does).
 
 The API request and reconcile counts come from the operator's own
 /metrics (wsgi_operator_api_requests_total, wsgi_operator_reconciles_total).
@@ -37,6 +50,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,6 +191,45 @@ class Watches:
             t.join(10)
 
 
+DURATION = "wsgi_operator_reconcile_duration_seconds_bucket"
+
+
+def duration_buckets(op: OperatorProcess, trigger: str) -> dict[float, float]:
+    """Upper bound -> cumulative count of the reconcile duration histogram for ``trigger``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        if line.startswith(DURATION + "{") and f'trigger="{trigger}"' in line:
+            sample, _, value = line.rpartition(" ")
+            le = sample.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(le)] = float(value)
+    return buckets
+
+
+def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The q-quantile (0..1) of the observations between two histogram snapshots."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return math.nan
+    rank = q * counts[-1]
+    lower, below = 0.0, 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = bound, count
+    return lower
+
+
+def latencies(before: dict[float, float], after: dict[float, float]) -> str:
+    """'p50 / p99' of the observations between two snapshots, in milliseconds."""
+    p50, p99 = quantile(before, after, 0.5), quantile(before, after, 0.99)
+    return f"{p50 * 1000:.1f} / {p99 * 1000:.0f} ms"
+
+
 def resource_versions(kubectl: list[str], namespace: str) -> dict[str, str]:
     """kind/name -> resourceVersion of every child and WsgiApp in the namespace."""
     kinds = group_resources(CHILD_RESOURCES)
@@ -209,7 +262,7 @@ def kwok_node(name: str, namespace: str) -> dict[str, Any]:
 
 
 def run_round(
-    n: int, kubeconfig: str, kubectl: list[str], api: client.ApiClient, resync: float, workers: int
+    n: int, kubeconfig: str, kubectl: list[str], api: client.ApiClient, resync: float, workers: int, full_every: int
 ) -> dict[str, Any]:
     """Create ``n`` apps, measure, clean up; return the row of the table."""
     namespace = f"bench-{n}-{uuid.uuid4().hex[:6]}"
@@ -233,7 +286,8 @@ def run_round(
     }
     timeline = Timeline(expected)
     log = Path(tempfile.gettempdir()) / f"{namespace}-operator.log"
-    op = OperatorProcess(namespace, Path(kubeconfig), log, (f"--resync-interval={resync}", f"--workers={workers}"))
+    args = (f"--resync-interval={resync}", f"--workers={workers}", f"--full-resync-every={full_every}")
+    op = OperatorProcess(namespace, Path(kubeconfig), log, args)
     op.start()
     watches = Watches(api, namespace, timeline)
     custom = client.CustomObjectsApi(api)
@@ -243,12 +297,15 @@ def run_round(
             op.metric("wsgi_operator_api_requests_total"),
             op.metric("wsgi_operator_reconciles_total"),
         )
+        creates0 = duration_buckets(op, "create")
         start = time.monotonic()
         for m in manifests:
             timeline.created[m["metadata"]["name"]] = time.monotonic()
             custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, m)
         wait_for(f"{n} apps Ready", lambda: len(timeline.ready) == n, timeout=max(120, 2 * n), interval=0.5)
         all_ready = max(timeline.ready.values()) - start
+        burst_requests = op.metric("wsgi_operator_api_requests_total") - requests0
+        creates = latencies(creates0, duration_buckets(op, "create"))
 
         # Settle (kwok, the Deployment controller, the operator's backlog of
         # status updates), then one full resync pass.
@@ -267,6 +324,8 @@ def run_round(
             op.metric("wsgi_operator_reconciles_total"),
         )
         resyncs = op.metric("wsgi_operator_reconciles_total", {"trigger": "resync"})
+        unchanged1 = op.metric("wsgi_operator_reconciles_unchanged_total", {"trigger": "resync"})
+        resync_buckets1, window1 = duration_buckets(op, "resync"), time.monotonic()
         # Twice N: at least one whole pass, even if one was half done when counting began.
         wait_for(
             "a full resync pass",
@@ -278,6 +337,10 @@ def run_round(
             op.metric("wsgi_operator_api_requests_total"),
             op.metric("wsgi_operator_reconciles_total"),
         )
+        resynced = op.metric("wsgi_operator_reconciles_total", {"trigger": "resync"}) - resyncs
+        unchanged = op.metric("wsgi_operator_reconciles_unchanged_total", {"trigger": "resync"}) - unchanged1
+        noops = latencies(resync_buckets1, duration_buckets(op, "resync"))
+        window = time.monotonic() - window1
         after = resource_versions(kubectl, namespace)
         rss = op.peak_rss_mib()
     finally:
@@ -303,8 +366,13 @@ def run_round(
         "all Ready": f"{all_ready:.1f} s",
         "status lag p99": f"{percentile(lag, 99):.2f} s",
         "req/app": f"{(requests1 - requests0) / n:.1f}",
+        "req/s burst": f"{burst_requests / all_ready:.0f}",
+        "create p50/p99": creates,
         "reconciles/app": f"{(reconciles1 - reconciles0) / n:.1f}",
-        "req/reconcile (no-op)": f"{(requests2 - requests1) / max(1.0, reconciles2 - reconciles1):.1f}",
+        "req/reconcile (no-op)": f"{(requests2 - requests1) / max(1.0, reconciles2 - reconciles1):.2f}",
+        "full resyncs": f"{100 * (resynced - unchanged) / max(1.0, resynced):.0f}%",
+        "no-op p50/p99": noops,
+        "req/s no-op": f"{(requests2 - requests1) / window:.1f}",
         "no-op writes": str(len(changed)),
         "peak RSS": f"{rss:.0f} MiB",
     }
@@ -323,7 +391,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("counts", nargs="*", type=int, default=[1, 50, 200], metavar="N", help="apps per round")
+    parser.add_argument("counts", nargs="*", type=int, default=[1, 50, 200, 1000], metavar="N", help="apps per round")
     parser.add_argument(
         "--resync-interval",
         type=float,
@@ -331,6 +399,12 @@ def main(argv: list[str] | None = None) -> int:
         help="operator resync interval in seconds (long enough not to run during the creation burst)",
     )
     parser.add_argument("--workers", type=int, default=16, help="operator reconcile threads (--workers)")
+    parser.add_argument(
+        "--full-resync-every",
+        type=int,
+        default=12,
+        help="every how many resyncs an app applies everything anyway (the operator's option; 1: every resync)",
+    )
     args = parser.parse_args(argv)
 
     kubeconfig = os.environ.get("WSGI_OPERATOR_KUBECONFIG") or sh("bash", str(CLUSTER_SH), "kubeconfig")
@@ -342,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in args.counts:
         print(f"round: {n} app(s)...", file=sys.stderr)
-        rows.append(run_round(n, kubeconfig, kubectl, api, args.resync_interval, args.workers))
+        rows.append(run_round(n, kubeconfig, kubectl, api, args.resync_interval, args.workers, args.full_resync_every))
     print_table(rows)
     return 0
 

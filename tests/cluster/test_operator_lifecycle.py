@@ -273,8 +273,13 @@ def _wait_resyncs(cluster: Cluster, count: int, outcome: str) -> None:
     cluster.wait_for(f"{count} more resyncs ending {outcome}", lambda: _reconciles("resync", outcome) >= start + count)
 
 
+def _unchanged_resyncs() -> float:
+    return REGISTRY.get_sample_value("wsgi_operator_reconciles_unchanged_total", {"trigger": "resync"}) or 0.0
+
+
 def test_noop_reconcile_writes_nothing(cluster: Cluster, start_operator) -> None:
-    start_operator(resync_interval=1)
+    # Every other resync applies every child; the others find them unchanged and send nothing.
+    start_operator(resync_interval=1, full_resync_every=2)
     cluster.apply(cluster.app("web", ingress={"hosts": ["web.example.com"]}))
     cluster.wait_converged("web")
     # The rollout is over, so the Deployment's status (which the operator
@@ -283,6 +288,13 @@ def test_noop_reconcile_writes_nothing(cluster: Cluster, start_operator) -> None
 
     before = _operator_writes(cluster, "web")
     assert all(before.values()), before
-    _wait_resyncs(cluster, 3, "Applied")
+    resyncs, unchanged = _reconciles("resync", "Applied"), _unchanged_resyncs()
+    cluster.wait_for(
+        "3 resyncs that applied every child and 3 that found them unchanged",
+        lambda: (
+            _unchanged_resyncs() - unchanged >= 3
+            and (_reconciles("resync", "Applied") - resyncs) - (_unchanged_resyncs() - unchanged) >= 3
+        ),
+    )
     # Every child was applied again (and the status recomputed) three times; nothing was written.
     assert _operator_writes(cluster, "web") == before

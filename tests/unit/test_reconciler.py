@@ -7,7 +7,9 @@ Each ``Row`` tells a short story and what must come of it:
   (objects created by the operator or by others, earlier reconciles in this
   process at time T0, drift, a restart of the operator);
 - ``unseen``: changes the watches have not delivered when the act starts (the
-  children index passed to the reconciler does not reflect them);
+  children index passed to the reconciler does not reflect them); a history
+  step can also leave the index wrong for good (``unwatched``, ``ghost``), as
+  kopf's index is after a watch relisted;
 - ``faults``: errors the fake API server answers with (``support.fakekube``);
 - ``act``: a reconcile with a trigger, ``correct_drift`` of a child's watch
   event, or ``refresh_status`` from the Deployment, at time T1.
@@ -22,6 +24,7 @@ nothing was deleted. The optional ``requests``, ``writes``, ``validations``,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import methodcaller
@@ -37,8 +40,9 @@ from wsgi_operator.api.validation import validate
 from wsgi_operator.controller import reconcile as reconcile_module
 from wsgi_operator.controller.apply import CHILD_RESOURCES, ApiError
 from wsgi_operator.controller.children import ChildRef, child_ref, managed_signature
+from wsgi_operator.controller.dispatch import Dispatcher
 from wsgi_operator.controller.memory import Memory
-from wsgi_operator.controller.reconcile import Reconciler, Result, Trigger
+from wsgi_operator.controller.reconcile import FULL_RESYNC_EVERY, Reconciler, Result, Trigger, full_resync_due
 from wsgi_operator.render import RenderSettings, render
 from wsgi_operator.render.job import release_job_name
 
@@ -127,6 +131,10 @@ class World:
     validations: list[str] = field(default_factory=list)
     #: The deleted WsgiApp's last body (``gone_app``).
     stale_body: dict[str, Any] | None = None
+    #: Children (``Kind/name``) the index does not list (``unwatched``).
+    hidden: set[str] = field(default_factory=set)
+    #: Index entries of objects deleted since (``ghost``).
+    ghosts: list[ChildRef] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.restart()
@@ -152,7 +160,8 @@ class World:
     def index(self) -> list[ChildRef]:
         """The children the watches know with this WsgiApp as controller."""
         refs = (child_ref(obj) for obj in self.fake.objects.values())
-        return [r[1] for r in refs if r is not None and r[0] == UID]
+        seen = [r[1] for r in refs if r is not None and r[0] == UID]
+        return [r for r in seen if f"{r.kind}/{r.name}" not in self.hidden] + self.ghosts
 
     def versions(self) -> dict[str, str]:
         return {f"{k[1]}/{k[3]}": o["metadata"]["resourceVersion"] for k, o in self.fake.objects.items()}
@@ -187,6 +196,41 @@ def reconciled(*spec: Mapping[str, Any], generation: int = 1, trigger: Trigger =
 
 def restarted() -> Step:
     return World.restart
+
+
+def resynced(times: int) -> Step:
+    """``times`` periodic resyncs in this process, at T0."""
+
+    def step(w: World) -> None:
+        for _ in range(times):
+            w.reconciler.reconcile(w.body(), w.index(), Trigger.RESYNC)
+
+    return step
+
+
+#: Resyncs after which the next one of the app is one of its periodic full ones.
+BEFORE_FULL = next(n for n in range(FULL_RESYNC_EVERY) if full_resync_due(UID, n + 1, FULL_RESYNC_EVERY))
+
+
+def relisted() -> Step:
+    """A child watch listed its objects again (kopf's watch restarted after 410 Gone)."""
+    return lambda w: w.reconciler.memory.relisted()
+
+
+def unwatched(child: str) -> Step:
+    """The index does not list ``child`` (its watch event has not come, or never will)."""
+    return lambda w: w.hidden.add(child)
+
+
+def ghost(child: str) -> Step:
+    """``child`` is deleted and recreated as it was while the watch was away: after the
+    relist, kopf's index lists the new object and still the old one."""
+
+    def step(w: World) -> None:
+        w.ghosts += [r for r in w.index() if f"{r.kind}/{r.name}" == child]
+        recreated(child)(w)
+
+    return step
 
 
 def exists(kind: str, name: str, api_version: str = "v1") -> Step:
@@ -300,6 +344,28 @@ def recreated(child: str) -> Step:
         last = w.fake.remove(*child.split("/"))
         meta = {k: v for k, v in last["metadata"].items() if k not in ("uid", "resourceVersion", "managedFields")}
         w.fake.put({**last, "metadata": meta})
+
+    return step
+
+
+def apply_failed(kind: str) -> Step:
+    """A reconcile in this process (an update, at T0) whose apply of ``kind`` failed with 503."""
+
+    def step(w: World) -> None:
+        w.fake.fail("apply", kind, status=503, nth=1)
+        with pytest.raises(ApiError):
+            reconciled(trigger=Trigger.UPDATE)(w)
+
+    return step
+
+
+def status_write_failed() -> Step:
+    """A Deployment event's status write failed (500); the status in memory is newer than the stored one."""
+
+    def step(w: World) -> None:
+        w.fake.fail("patch_status", status=500, nth=1)
+        with pytest.raises(ApiError):
+            RefreshStatus()(w, [])
 
     return step
 
@@ -500,16 +566,212 @@ ROWS = [
         validations=1,
         kept=(*CHILDREN, "WsgiApp/web"),
     ),
+    # ---- the periodic resync: nothing to do costs no request...
     Row(
-        "resync/noop-writes-nothing",
+        "resync/noop-sends-no-request",
         RESYNC,
         history=(reconciled(),),
+        outcome=Outcome.APPLIED,
+        requests=(),
+        validations=0,
+        kept=(*CHILDREN, "WsgiApp/web"),
+    ),
+    Row(
+        "resync/references-not-read-when-nothing-changed",
+        RESYNC,
+        spec=(CODE_CM, PVC_DIR, {"replicas": 1}),
+        history=(
+            exists("ConfigMap", "code"),
+            claim("data", "ReadWriteOnce"),
+            reconciled(CODE_CM, PVC_DIR, {"replicas": 1}),
+        ),
+        outcome=Outcome.APPLIED,
+        requests=(),
+    ),
+    Row(
+        "resync/fields-of-other-managers-are-not-drift",
+        RESYNC,
+        history=(reconciled(), drifted(SVC, ("metadata", "labels", "team"), "payments")),
+        outcome=Outcome.APPLIED,
+        requests=(),
+    ),
+    Row(
+        # The Deployment's own event reports the new rollout (deployment-event/*), not the resync.
+        "resync/rollout-restart-is-not-drift",
+        RESYNC,
+        history=(
+            reconciled(),
+            drifted(DEPLOY, ("spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"), T0),
+        ),
+        outcome=Outcome.APPLIED,
+        requests=(),
+    ),
+    Row(
+        "resync/status-a-deployment-event-failed-to-write-is-written",
+        RESYNC,
+        history=(reconciled(), rollout(), status_write_failed()),
+        status=applied_status(AVAILABLE, since=(T1, T0, T1), fields={"replicas": 2, "readyReplicas": 2}),
+        outcome=Outcome.APPLIED,
+        requests=(STATUS_WRITE,),
+    ),
+    Row(
+        # Its DELETED event is on its way: the child event handler recreates it (child-event/deleted-*).
+        "resync/deletion-the-watch-has-not-delivered-yet-is-left-to-its-event",
+        RESYNC,
+        history=(reconciled(),),
+        unseen=(deleted(SVC),),
+        outcome=Outcome.APPLIED,
+        requests=(),
+        absent=(SVC,),
+    ),
+    # ---- ...but it applies every child (and reads every reference) when it cannot be sure
+    Row(
+        "resync/after-restart-applies-everything",
+        RESYNC,
+        history=(reconciled(), restarted()),
         applies=CHILDREN,
         outcome=Outcome.APPLIED,
         requests=APPLIES,
         writes=(),
-        validations=0,
+        validations=1,
         kept=(*CHILDREN, "WsgiApp/web"),
+    ),
+    Row(
+        "resync/periodic-full-one-applies-everything",
+        RESYNC,
+        history=(reconciled(), resynced(BEFORE_FULL)),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        requests=APPLIES,
+        writes=(),
+        kept=(*CHILDREN, "WsgiApp/web"),
+    ),
+    Row(
+        "resync/the-one-before-the-periodic-full-one-sends-no-request",
+        RESYNC,
+        history=(reconciled(), resynced(BEFORE_FULL - 1 if BEFORE_FULL else FULL_RESYNC_EVERY - 1)),
+        outcome=Outcome.APPLIED,
+        requests=(),
+    ),
+    Row(
+        "resync/periodic-full-one-reads-the-references-and-finds-one-deleted",
+        RESYNC,
+        spec=(CODE_CM,),
+        history=(
+            exists("ConfigMap", "code"),
+            reconciled(CODE_CM),
+            rollout(),
+            lambda w: RefreshStatus()(w, []),
+            lambda w: w.fake.remove("ConfigMap", "code"),
+            resynced(BEFORE_FULL),
+        ),
+        status=held(
+            Outcome.MISSING_REFERENCE,
+            AVAILABLE,
+            since=(T1, T1, T0),
+            message="ConfigMap 'code' (spec.code.configMap.name) not found",
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta ConfigMap/code", GET_DEPLOYMENT, STATUS_WRITE),
+        kept=CHILDREN,
+    ),
+    Row(
+        "resync/after-a-refusal-checks-again",
+        RESYNC,
+        spec=(CODE_CM,),
+        history=(
+            exists("ConfigMap", "code"),
+            reconciled(CODE_CM),
+            lambda w: w.fake.remove("ConfigMap", "code"),
+            reconciled(CODE_CM, trigger=Trigger.UPDATE),
+        ),
+        outcome=Outcome.MISSING_REFERENCE,
+        requests=("get-meta ConfigMap/code", GET_DEPLOYMENT),
+    ),
+    Row(
+        "resync/after-a-failed-apply-applies-everything",
+        RESYNC,
+        history=(
+            reconciled(),
+            apply_failed("Deployment"),
+        ),
+        applies=CHILDREN,
+        status=applied_status(since=(T1, T1, T0)),
+        outcome=Outcome.APPLIED,
+        requests=(*APPLIES, STATUS_WRITE),
+        writes=(STATUS_WRITE,),
+    ),
+    Row(
+        "resync/spec-change-not-handled-yet-is-applied",
+        RESYNC,
+        spec=(NEW_IMAGE,),
+        generation=2,
+        history=(reconciled(),),
+        applies=CHILDREN,
+        status=applied_status(generation=2, since=(T0, T0, T0), message="generation 2 of the Deployment"),
+        outcome=Outcome.APPLIED,
+        requests=(*APPLIES, STATUS_WRITE),
+        writes=("apply Deployment/web", STATUS_WRITE),
+    ),
+    Row(
+        "resync/after-a-relist-applies-everything",
+        RESYNC,
+        history=(reconciled(), relisted()),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        requests=APPLIES,
+        writes=(),
+    ),
+    Row(
+        "resync/child-missing-from-the-index-is-read-and-applied",
+        RESYNC,
+        history=(reconciled(), unwatched(SVC)),
+        applies=CHILDREN,
+        outcome=Outcome.APPLIED,
+        requests=("get-meta Service/web", *APPLIES),
+        writes=(),
+    ),
+    Row(
+        "resync/child-recreated-by-someone-else-is-applied",
+        RESYNC,
+        history=(reconciled(), recreated(SVC)),
+        applies=CHILDREN,
+        events=(drift_event(SVC),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        requests=(*APPLIES, EVENT_POST),
+        writes=("apply Service/web", EVENT_POST),
+    ),
+    Row(
+        "resync/deleted-and-recreated-while-the-watch-was-away-is-applied",
+        RESYNC,
+        history=(reconciled(), ghost(SVC), relisted()),
+        applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC, SVC, DEPLOY, PDB),
+        events=(drift_event(SVC),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        failed=(f"apply {SVC} 422",),
+    ),
+    Row(
+        "resync/two-objects-of-one-name-in-the-index-applies-everything",
+        RESYNC,
+        history=(reconciled(), ghost(SVC)),
+        applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC, SVC, DEPLOY, PDB),
+        events=(drift_event(SVC),),
+        outcome=Outcome.APPLIED,
+        corrected=(SVC,),
+        failed=(f"apply {SVC} 422",),
+    ),
+    Row(
+        "resync/stray-child-in-the-index-is-pruned",
+        RESYNC,
+        history=(reconciled(), owned_by_other("Ingress", "web", uid=UID)),
+        applies=CHILDREN,
+        deletes=((ING, "Ingress/web#1"),),
+        outcome=Outcome.APPLIED,
+        pruned=(ING,),
+        requests=(*APPLIES, "delete Ingress/web"),
+        absent=(ING,),
     ),
     Row(
         "resume/watches-behind-own-children-not-corrected",
@@ -883,10 +1145,23 @@ ROWS = [
             reconciled(RELEASE_SPEC),
             job_finished(RELEASE_SPEC, "Complete"),
             reconciled(RELEASE_SPEC, trigger=Trigger.RELEASE),
+            relisted(),
         ),
         applies=WITH_RELEASE,
         outcome=Outcome.APPLIED,
         writes=(),
+    ),
+    Row(
+        "resync/released-version-unchanged-sends-no-request",
+        RESYNC,
+        spec=(RELEASE_SPEC,),
+        history=(
+            reconciled(RELEASE_SPEC),
+            job_finished(RELEASE_SPEC, "Complete"),
+            reconciled(RELEASE_SPEC, trigger=Trigger.RELEASE),
+        ),
+        outcome=Outcome.APPLIED,
+        requests=(),
     ),
     Row(
         "release/failed-keeps-the-old-version-and-shows-the-log",
@@ -1086,7 +1361,7 @@ ROWS = [
     Row(
         "resync/foreign-object-behind-a-stale-index-is-not-taken-over",
         RESYNC,
-        history=(reconciled(),),
+        history=(reconciled(), relisted()),
         unseen=(deleted(SVC), foreign("Service", "web")),
         applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC),
         status=held(Outcome.NAME_CONFLICT, PENDING, since=(T1, T1, T0)),
@@ -1097,7 +1372,7 @@ ROWS = [
     Row(
         "resync/child-deleted-behind-a-stale-index-is-recreated",
         RESYNC,
-        history=(reconciled(),),
+        history=(reconciled(), relisted()),
         unseen=(deleted(SVC),),
         applies=(SA, NETPOL, CM_ENTRY, CM_CONFIG, SVC, SVC, DEPLOY, PDB),
         outcome=Outcome.APPLIED,
@@ -1134,6 +1409,7 @@ ROWS = [
         events=(drift_event(SVC),),
         outcome=Outcome.APPLIED,
         corrected=(SVC,),
+        requests=(*APPLIES, EVENT_POST),
         writes=("apply Service/web", EVENT_POST),
         validations=0,
     ),
@@ -1188,19 +1464,20 @@ ROWS = [
         failed=(f"{EVENT_POST} 403",),
     ),
     Row(
-        "resync/fields-of-other-managers-are-not-drift",
+        "resync/full-one-takes-fields-of-other-managers-for-no-drift",
         RESYNC,
-        history=(reconciled(), drifted(SVC, ("metadata", "labels", "team"), "payments")),
+        history=(reconciled(), drifted(SVC, ("metadata", "labels", "team"), "payments"), resynced(BEFORE_FULL)),
         applies=CHILDREN,
         outcome=Outcome.APPLIED,
         writes=(),
     ),
     Row(
-        "resync/rollout-restart-is-not-drift",
+        "resync/full-one-takes-a-rollout-restart-for-no-drift",
         RESYNC,
         history=(
             reconciled(),
             drifted(DEPLOY, ("spec", "template", "metadata", "annotations", "kubectl.kubernetes.io/restartedAt"), T0),
+            resynced(BEFORE_FULL),
         ),
         applies=CHILDREN,
         status=applied_status(since=(T0, T0, T0), message="generation 2 of the Deployment"),
@@ -1356,6 +1633,55 @@ def test_reconciler(row: Row, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_rows_are_unique() -> None:
     assert len({r.id for r in ROWS}) == len(ROWS) >= 30
+
+
+# -- the dispatcher: child events after which a resync may not trust the index ------------
+
+
+def _resync_after(w: World, event: tuple[str | None, dict[str, Any]] | None, index: list[ChildRef]) -> list[str]:
+    """The requests of a resync through the Dispatcher with ``index``, after the child ``event`` (if any)."""
+
+    async def run() -> None:
+        apps = {(NS, APP): [w.body()]}
+        if event is not None:
+            await dispatcher.child_changed(*event, apps, {UID: index})
+        w.fake.reset_calls()
+        await dispatcher.reconcile(w.body(), {UID: index}, Trigger.RESYNC)
+
+    dispatcher = Dispatcher(w.reconciler, 1)
+    try:
+        asyncio.run(run())
+    finally:
+        dispatcher.close()
+    return w.fake.requests()
+
+
+def _converged_world() -> World:
+    w = World(FakeKube())
+    w.fake.put(app_body())
+    reconciled()(w)
+    return w
+
+
+def test_listing_event_makes_the_next_resync_apply_everything() -> None:
+    w = _converged_world()
+    assert _resync_after(w, None, w.index()) == []
+    # kopf's watch of Services started over (410 Gone) and listed them: type None.
+    listed = w.fake.peek("Service", APP)
+    assert _resync_after(w, (None, listed), w.index()) == list(APPLIES)
+    assert _resync_after(w, None, w.index()) == []
+
+
+def test_removed_owner_reference_makes_the_next_resync_restore_it() -> None:
+    w = _converged_world()
+    index = w.index()
+    # Without its ownerReference no WsgiApp controls the Service: the index
+    # handler returns None for it, and kopf keeps the entry as it was.
+    w.fake.drift("Service", APP, ("metadata", "ownerReferences"))
+    assert _resync_after(w, None, index) == [], "the stale entry alone looks unchanged"
+    assert _resync_after(w, ("MODIFIED", w.fake.peek("Service", APP) or {}), index) == list(APPLIES)
+    assert [o["uid"] for o in (w.fake.peek("Service", APP) or {})["metadata"]["ownerReferences"]] == [UID]
+    assert "apply Service/web" in w.fake.writes()
 
 
 # -- the fake itself: what the rows rely on --------------------------------------------

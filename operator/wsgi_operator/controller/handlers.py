@@ -24,6 +24,7 @@ from ..kinds import CHILD_KINDS
 from ..render.meta import APP_LABEL
 from .apply import ApiError, bearer_token, client_configuration
 from .children import child_ref
+from .dispatch import indexed_app
 from .reconcile import Trigger
 from .settings import OperatorSettings
 
@@ -97,8 +98,8 @@ def build_registry() -> kopf.OperatorRegistry:
     @kopf.index(GROUP, VERSION, PLURAL, id="wsgiapps", registry=registry)
     async def wsgiapps(namespace: str, name: str, body: kopf.Body, **_: Any) -> dict:
         # kopf parses every watch event into new dicts and never mutates them:
-        # keeping (and later reading from threads) the raw dict needs no copy.
-        return {(namespace, name): dict(body)}
+        # keeping (and later reading from threads) them needs no deep copy.
+        return {(namespace, name): indexed_app(body)}
 
     @kopf.index(is_child_resource, labels={APP_LABEL: kopf.PRESENT}, id="wsgi_children", registry=registry)
     async def wsgi_children(body: kopf.Body, **_: Any) -> dict | None:

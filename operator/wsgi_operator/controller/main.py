@@ -31,7 +31,8 @@ async def operate(
     # One pooled connection per worker thread: no request waits for a socket.
     cfg.connection_pool_maxsize = settings.workers + STATUS_WORKERS
     kube = Kube(cfg)
-    dispatcher = Dispatcher(Reconciler(kube, settings.render), settings.workers)
+    reconciler = Reconciler(kube, settings.render, full_resync_every=settings.full_resync_every)
+    dispatcher = Dispatcher(reconciler, settings.workers)
     try:
         await kopf.operator(
             registry=handlers.build_registry(),

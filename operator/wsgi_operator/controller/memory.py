@@ -2,8 +2,10 @@
 
 Nothing here is needed for correctness after a restart (resume reconciles
 every app and rebuilds it); it saves work and requests: a spec already
-validated is not evaluated again, a status unchanged is not written, and a
-child event that only echoes the operator's own apply is not taken for drift.
+validated is not evaluated again, a status unchanged is not written, a
+child event that only echoes the operator's own apply is not taken for drift,
+and a resync that finds every child as the last full reconcile left it (see
+``Converged``) applies nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ class AppliedChild:
         return meta["uid"] == self.uid and meta.get("resourceVersion") == self.resource_version
 
 
+@dataclass(frozen=True)
+class Converged:
+    """What the last reconcile that applied every child (outcome Applied) left behind.
+
+    A resync may skip the applies only while this holds: the rendered
+    children are still these, and the watches have not relisted since.
+    """
+
+    #: ``rendered_digest`` of the children it applied.
+    rendered: str
+    #: ``Memory.epoch`` when it started: a relist since may hide a deletion from the index.
+    epoch: int
+
+
 @dataclass
 class AppMemory:
     """What is remembered of one WsgiApp (by uid)."""
@@ -53,6 +69,11 @@ class AppMemory:
     status: dict[str, Any] | None = None
     #: The last reconcile's outcome, reused when only the Deployment's state changed.
     observation: Observation | None = None
+    #: Set by a reconcile that applied every child; None after any other outcome, and
+    #: whenever a watch event says the children index may be wrong (``Memory.distrust``).
+    converged: Converged | None = None
+    #: Periodic resyncs of this app in this process (which of them apply everything anyway).
+    resyncs: int = 0
 
 
 class Memory:
@@ -65,6 +86,29 @@ class Memory:
     def __init__(self) -> None:
         self._apps: dict[str, AppMemory] = {}
         self._lock = threading.Lock()
+        self._epoch = 0
+
+    @property
+    def epoch(self) -> int:
+        """How many listing events the child watches have delivered (see ``relisted``)."""
+        return self._epoch
+
+    def relisted(self) -> None:
+        """A child watch (re)listed its objects: kopf's start, or a restart after 410 Gone.
+
+        kopf does not drop from its index the objects deleted while its watch
+        was away, so until every app has applied everything again, the index
+        may list a child that is gone: no ``Converged`` from before counts.
+        """
+        with self._lock:
+            self._epoch += 1
+
+    def distrust(self, uid: str) -> None:
+        """The next reconcile of this app applies every child, whatever the index says."""
+        with self._lock:
+            app = self._apps.get(uid)
+        if app is not None:
+            app.converged = None
 
     def of(self, uid: str) -> AppMemory:
         """The memory of the WsgiApp with ``uid`` (empty the first time)."""

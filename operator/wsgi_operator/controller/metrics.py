@@ -14,6 +14,11 @@ RECONCILES = Counter(
     "Reconciles of a WsgiApp, by what triggered them and how they ended.",
     ["trigger", "outcome"],
 )
+UNCHANGED = Counter(
+    "wsgi_operator_reconciles_unchanged_total",
+    "Reconciles that applied nothing: every child was as the last full reconcile left it, as the watches show.",
+    ["trigger"],
+)
 ERRORS = Counter(
     "wsgi_operator_reconcile_errors_total",
     "Reconciles that raised (API errors, timeouts); they are retried.",
@@ -23,7 +28,7 @@ DURATION = Histogram(
     "wsgi_operator_reconcile_duration_seconds",
     "Wall time of one reconcile, including every API request it made.",
     ["trigger"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 DRIFT_CORRECTIONS = Counter(
     "wsgi_operator_drift_corrections_total",

@@ -1,8 +1,14 @@
 """One reconcile of one WsgiApp, as named phases.
 
-validate -> check references -> render -> check name ownership -> apply ->
+validate -> render -> check references -> check name ownership -> apply ->
 prune -> status. Each phase is a small method; a phase that finds a reason
 to stop returns it, and ``_hold`` writes status without touching a child.
+
+A periodic resync that finds nothing to do skips everything after render
+(``_unchanged``): the rendered children are what the last full reconcile
+applied, and the watches show each of them as that apply left it. Every
+``full_resync_every``-th resync of an app, the first after a watch relisted,
+and every reconcile with any other trigger apply everything anyway.
 
 The reconciler is synchronous (the kubernetes client is) and runs in worker
 threads, one reconcile per app at a time (``dispatch.AppLocks``). It never
@@ -22,9 +28,11 @@ Safety rules, in order:
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -40,13 +48,20 @@ from ..render.meta import APP_LABEL
 from . import metrics
 from .apply import DEPLOYMENT, POD, WSGIAPP, ApiError, KubeClient, resource_for, resource_of
 from .children import ChildKey, ChildRef, child_ref, controller_uid, describe, key_of, managed_signature
-from .memory import AppliedChild, Memory
+from .memory import AppliedChild, AppMemory, Converged, Memory
 from .pods import STARTUP_LOG_LINES, missing_reference, startup_failure
 from .references import check_references, references
 from .release import LOG_TAIL_LINES, held_until_released, job_state, succeeded_job
+from .settings import OperatorSettings
 from .status import Availability, Observation, compute_status, deployment_availability, status_patch
 
 log = logging.getLogger(__name__)
+
+#: Every how many periodic resyncs of an app its children are applied (and its
+#: references read) even though the watches show nothing changed: the backstop
+#: for drift no watch event told (see ``Reconciler._unchanged``). 12: with the
+#: default --resync-interval of 300 s, once an hour (--full-resync-every).
+FULL_RESYNC_EVERY = OperatorSettings.full_resync_every
 
 
 class Trigger(StrEnum):
@@ -75,6 +90,8 @@ class Result:
     #: Children created, or whose operator-owned fields were given back (see managed_signature).
     corrected: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
+    #: True when nothing was applied: every child was as the last full reconcile left it.
+    unchanged: bool = False
 
 
 @dataclass
@@ -136,6 +153,21 @@ def _utcnow() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def rendered_digest(children: Sequence[Mapping[str, Any]]) -> str:
+    """A digest of the rendered children, to tell whether a render is the one last applied."""
+    text = json.dumps(children, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def full_resync_due(uid: str, resyncs: int, every: int) -> bool:
+    """Is the ``resyncs``-th resync of the app with ``uid`` one that applies everything?
+
+    One in ``every``, at a phase of its own (a digest of the uid): apps
+    created together do not all apply together at the same later resync.
+    """
+    return resyncs % every == zlib.crc32(uid.encode()) % every
+
+
 class Reconciler:
     """Converges WsgiApps to their rendered children; thread-safe across apps, not within one."""
 
@@ -145,11 +177,15 @@ class Reconciler:
         settings: RenderSettings,
         clock: Callable[[], str] = _utcnow,
         memory: Memory | None = None,
+        full_resync_every: int = FULL_RESYNC_EVERY,
     ) -> None:
+        if full_resync_every < 1:
+            raise ValueError("full_resync_every must be at least 1")
         self.kube = kube
         self.settings = settings
         self.clock = clock
         self.memory = memory if memory is not None else Memory()
+        self.full_resync_every = full_resync_every
 
     # -- entry points -----------------------------------------------------
 
@@ -157,13 +193,15 @@ class Reconciler:
         """Converge one WsgiApp (``body`` as read) given the children the watches know it owns."""
         started = time.monotonic()
         try:
-            result = self._reconcile(body, existing)
+            result = self._reconcile(body, existing, trigger)
         except Exception:
             metrics.ERRORS.labels(trigger).inc()
             raise
         finally:
             metrics.DURATION.labels(trigger).observe(time.monotonic() - started)
         metrics.RECONCILES.labels(trigger, result.outcome).inc()
+        if result.unchanged:
+            metrics.UNCHANGED.labels(trigger).inc()
         self._log(body, trigger, result)
         if trigger.corrects_drift and result.corrected:
             self._report_drift(body, result.corrected)
@@ -225,21 +263,30 @@ class Reconciler:
 
     # -- the phases -------------------------------------------------------
 
-    def _reconcile(self, body: Mapping[str, Any], existing: Sequence[ChildRef]) -> Result:
+    def _reconcile(self, body: Mapping[str, Any], existing: Sequence[ChildRef], trigger: Trigger) -> Result:
+        uid = body["metadata"]["uid"]
+        mem = self.memory.of(uid)
+        if trigger == Trigger.RESYNC:
+            mem.resyncs += 1
         try:
             app = self._validate(body)
         except InvalidWsgiApp as err:
+            mem.converged = None
             return self._hold(body, None, Outcome.INVALID_SPEC, "; ".join(err.errors))
+        children = render(app, self.settings)
+        rendered = rendered_digest(children)
+        if trigger == Trigger.RESYNC and self._unchanged(mem, uid, children, rendered, existing):
+            return self._keep(body, app, mem)
+        # From here on, only a reconcile that applies every child may say it converged.
+        epoch = self.memory.epoch
+        mem.converged = None
         namespace = body["metadata"]["namespace"]
         problem = check_references(self.kube, app, namespace)
         if problem:
             return self._hold(body, app, *problem)
-        children = render(app, self.settings)
-        uid = body["metadata"]["uid"]
         owned, conflicts = self._check_ownership(children, existing, uid)
         if conflicts:
             return self._hold(body, app, Outcome.NAME_CONFLICT, _conflict_message(conflicts))
-        mem = self.memory.of(uid)
         try:
             release = self._release(body, app, children, owned)
             if release is not None and release.state != ReleaseState.SUCCEEDED:
@@ -255,7 +302,65 @@ class Reconciler:
         result = Result(Outcome.APPLIED, f"{len(children)} children applied", applied.corrected, pruned)
         mem.applied = applied.children
         self._write_status(body, self._observation(body, app, result, applied.deployment, release))
+        mem.converged = Converged(rendered, epoch)
         return result
+
+    def _unchanged(
+        self,
+        mem: AppMemory,
+        uid: str,
+        children: Sequence[dict[str, Any]],
+        rendered: str,
+        existing: Sequence[ChildRef],
+    ) -> bool:
+        """May this resync skip the applies? True when all of these hold:
+
+        - the last full reconcile in this process applied every child of this
+          very render (outcome Applied; a restart, a refusal or a failure
+          since leaves nothing to rely on), and no child watch relisted after
+          it started (kopf keeps in its index what was deleted while its
+          watch was away);
+        - this is not one of the app's periodic full resyncs
+          (``full_resync_due``): the backstop for what no watch event tells
+          (a deleted reference, a watch that relisted an empty kind);
+        - the watches list exactly the rendered children, each once, each
+          with the uid and the managed-field signature that apply left: the
+          drift check's own test (``Memory.drifted``), so a change by someone
+          else to a field the operator owns, a deletion or a recreation
+          shows here as it does to the child event handler.
+
+        A watch event still on its way is not missed: the child event handler
+        corrects what it brings.
+        """
+        converged = mem.converged
+        if converged is None or converged.rendered != rendered or converged.epoch != self.memory.epoch:
+            return False
+        if mem.observation is None:
+            return False  # (written by that reconcile, before it said it converged)
+        if full_resync_due(uid, mem.resyncs, self.full_resync_every):
+            return False
+        seen: dict[ChildKey, ChildRef] = {}
+        for ref in existing:
+            if ref.key in seen:
+                return False  # a deleted object and its successor: the watch missed the deletion
+            seen[ref.key] = ref
+        if seen.keys() != {key_of(c) for c in children} or seen.keys() != mem.applied.keys():
+            return False
+        return all(
+            mem.applied[key].uid == ref.uid and mem.applied[key].signature == ref.signature for key, ref in seen.items()
+        )
+
+    def _keep(self, body: Mapping[str, Any], app: WsgiApp, mem: AppMemory) -> Result:
+        """Nothing to apply: status as the last reconcile and the Deployment's and pods' events left it."""
+        assert mem.observation is not None  # _unchanged checked it
+        obs = replace(
+            mem.observation,
+            generation=int(body["metadata"].get("generation") or 0),
+            selector=selector_string(app),
+            url=app_url(app),
+        )
+        self._write_status(body, obs)
+        return Result(Outcome.APPLIED, obs.message, unchanged=True)
 
     def _release(
         self,
@@ -505,12 +610,13 @@ class Reconciler:
         quiet = result.outcome == Outcome.APPLIED and not (result.corrected or result.pruned)
         log.log(
             logging.DEBUG if quiet else logging.INFO,
-            "%s/%s (%s): %s: %s; created or restored: %s; pruned: %s",
+            "%s/%s (%s): %s: %s%s; created or restored: %s; pruned: %s",
             meta["namespace"],
             meta["name"],
             trigger,
             result.outcome,
             result.message,
+            " (unchanged: nothing applied)" if result.unchanged else "",
             ", ".join(result.corrected) or "-",
             ", ".join(result.pruned) or "-",
         )

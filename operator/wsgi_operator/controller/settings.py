@@ -58,8 +58,11 @@ class OperatorSettings:
     health_port: int = 8080
     #: Prometheus metrics port (GET /metrics); 0 disables it.
     metrics_port: int = 9090
-    #: Seconds between two full resyncs of every WsgiApp (drift missed by the watches).
+    #: Seconds between two resyncs of every WsgiApp (drift missed by the watches).
     resync_interval: float = 300.0
+    #: Every how many resyncs of an app its children are applied and its references
+    #: read even when the watches show nothing changed (1: every resync; reconcile.FULL_RESYNC_EVERY).
+    full_resync_every: int = 12
     #: Threads running reconciles (the kubernetes client is synchronous).
     workers: int = 16
 
@@ -168,7 +171,15 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] | None
         type=float,
         default=number("RESYNC_INTERVAL", d.resync_interval, float),
         metavar="SECONDS",
-        help="seconds between full resyncs of every WsgiApp",
+        help="seconds between resyncs of every WsgiApp",
+    )
+    parser.add_argument(
+        "--full-resync-every",
+        type=int,
+        default=number("FULL_RESYNC_EVERY", d.full_resync_every),
+        metavar="N",
+        help="every Nth resync of an app applies its children and reads its references even when "
+        "the watches show nothing changed (1: every resync)",
     )
     parser.add_argument(
         "--workers",
@@ -184,6 +195,8 @@ def from_args(args: argparse.Namespace) -> OperatorSettings:
         raise ValueError("--workers must be at least 1")
     if args.resync_interval <= 0:
         raise ValueError("--resync-interval must be positive")
+    if args.full_resync_every < 1:
+        raise ValueError("--full-resync-every must be at least 1")
     return OperatorSettings(
         namespaces=_parse_namespaces(args.namespace),
         kubeconfig=args.kubeconfig,
@@ -199,5 +212,6 @@ def from_args(args: argparse.Namespace) -> OperatorSettings:
         health_port=args.health_port,
         metrics_port=args.metrics_port,
         resync_interval=args.resync_interval,
+        full_resync_every=args.full_resync_every,
         workers=args.workers,
     )
