@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import subprocess
-import time
 from collections.abc import Callable
 
 import pytest
@@ -157,8 +156,19 @@ def test_a_broken_release_is_not_ready_and_the_old_pods_keep_serving(ns, served,
         old = _pod_names(ns)
         ns.apply(hello_app("hello", ns.name, BROKEN, {"ingress": {"className": INGRESS_CLASS, "hosts": [served]}}))
         _wait_not_ready(ns)
-        # Let the new pod fail its probes for a while: it must never take traffic.
-        time.sleep(30)
+        # Load runs until the kubelet has restarted a new pod for failing its startup
+        # probe (15 x 2 s): all that while the new pod must never take traffic.
+        wait_for(
+            "a new pod restarted after failing its startup probe",
+            lambda: any(
+                s.get("restartCount", 0) >= 1
+                for p in ns.app_pods("hello")
+                if p["metadata"]["name"] not in old
+                for s in p["status"].get("containerStatuses", [])
+            ),
+            180,
+            interval=2,
+        )
         cond = ns.condition("hello")
         assert cond["status"] == "False", cond
         print(f"\nbroken release: Ready=False reason={cond['reason']} message={cond['message']!r}")
