@@ -41,7 +41,11 @@ def test_every_pass_through_object_renders_exactly_as_written() -> None:
     pod = _kind(objects, "Deployment")["spec"]["template"]["spec"]
     assert pod["tolerations"] == PASS_THROUGH_SPEC["tolerations"]
     assert pod["affinity"] == PASS_THROUGH_SPEC["affinity"]
-    assert pod["topologySpreadConstraints"] == PASS_THROUGH_SPEC["topologySpreadConstraints"]
+    # As written, but a constraint without a labelSelector counts the app's own pods (render/deployment.py).
+    zone, hosts = PASS_THROUGH_SPEC["topologySpreadConstraints"]
+    own = {"matchLabels": {"wsgi-operator.io/app": invalid_specs.APP}}
+    assert "labelSelector" not in hosts
+    assert pod["topologySpreadConstraints"] == [zone, {**hosts, "labelSelector": own}]
     assert pod["nodeSelector"] == PASS_THROUGH_SPEC["nodeSelector"]
     (container,) = pod["containers"]
     assert container["envFrom"] == PASS_THROUGH_SPEC["envFrom"]
@@ -54,9 +58,10 @@ def test_every_pass_through_object_renders_exactly_as_written() -> None:
     assert any(wanted in rule["from"] for rule in policy["ingress"])
 
 
-def test_an_empty_affinity_renders_none() -> None:
+def test_an_empty_affinity_renders_the_default() -> None:
     pod = _kind(_valid({"affinity": {}}), "Deployment")["spec"]["template"]["spec"]
-    assert "affinity" not in pod
+    assert pod["affinity"] == _kind(_valid({}), "Deployment")["spec"]["template"]["spec"]["affinity"]
+    assert list(pod["affinity"]) == ["podAntiAffinity"]
 
 
 @pytest.mark.parametrize("patch", list(PASS_THROUGH_NEAR_MISSES.values()), ids=list(PASS_THROUGH_NEAR_MISSES))

@@ -202,6 +202,33 @@ def app_pod_spec(app: WsgiApp, containers: list[dict[str, Any]], volumes: list[d
     return pod
 
 
+#: The node label that tells one node from another (set by the kubelet on every node).
+HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
+
+
+def _spread_by_default(app: WsgiApp, pod: dict[str, Any]) -> None:
+    """Spread the server's replicas over nodes unless the author said how.
+
+    Without pod anti-affinity an author did not write, the pods prefer nodes
+    without another pod of the app: preferred, so a single-node cluster (or a
+    full one) still runs every replica. A spread constraint written without a
+    labelSelector counts no pod and spreads nothing; it counts the app's own
+    pods instead (matchLabelKeys needs a labelSelector, so none is set here).
+    """
+    own = {"matchLabels": selector_labels(app)}
+    affinity = pod.setdefault("affinity", {})
+    affinity.setdefault(
+        "podAntiAffinity",
+        {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": {"labelSelector": own, "topologyKey": HOSTNAME_TOPOLOGY}}
+            ]
+        },
+    )
+    for constraint in pod.get("topologySpreadConstraints", []):
+        constraint.setdefault("labelSelector", own)
+
+
 def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
     """The server's pod template; also what the Pod Security tests admit."""
     spec = app.spec
@@ -223,6 +250,7 @@ def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
         annotations[RESTARTED_AT] = restarted
 
     pod = app_pod_spec(app, [container], volumes)
+    _spread_by_default(app, pod)
     pod["terminationGracePeriodSeconds"] = termination_grace_seconds(app, settings.drain_seconds)
     return {
         "metadata": {"labels": {**spec.pod_labels, **labels(app)}, "annotations": dict(sorted(annotations.items()))},

@@ -303,7 +303,12 @@ def test_pod_pass_through_fields(render_kinds: RenderKinds) -> None:
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}],
         "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
         "topologySpreadConstraints": [
-            {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway"}
+            {
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"tier": "web"}},
+            }
         ],
         "priorityClassName": "web",
     }
@@ -329,13 +334,47 @@ def test_optional_pod_fields_absent_by_default(render_kinds: RenderKinds) -> Non
         "imagePullSecrets",
         "nodeSelector",
         "tolerations",
-        "affinity",
         "topologySpreadConstraints",
         "priorityClassName",
     ):
         assert key not in pod, key
     assert c["env"] == [{"name": "TMPDIR", "value": "/var/tmp"}] and "envFrom" not in c
     assert c["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+
+
+#: The default: prefer a node without another pod of the app (the base app is "shop").
+SPREAD_OVER_HOSTS = {
+    "preferredDuringSchedulingIgnoredDuringExecution": [
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "labelSelector": {"matchLabels": {"wsgi-operator.io/app": "shop"}},
+                "topologyKey": "kubernetes.io/hostname",
+            },
+        }
+    ]
+}
+
+
+def test_replicas_prefer_different_nodes_unless_the_author_says_otherwise(render_kinds: RenderKinds) -> None:
+    assert pod_spec(render_kinds())["affinity"] == {"podAntiAffinity": SPREAD_OVER_HOSTS}
+    # Other kinds of affinity keep the default beside them.
+    node = {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 1, "preference": {"matchExpressions": [{"key": "disk", "operator": "In", "values": ["ssd"]}]}}
+        ]
+    }
+    affinity = pod_spec(render_kinds({"affinity": {"nodeAffinity": node}}))["affinity"]
+    assert affinity == {"nodeAffinity": node, "podAntiAffinity": SPREAD_OVER_HOSTS}
+    # An author's anti-affinity (even an empty one) replaces it.
+    mine = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}}
+    assert pod_spec(render_kinds({"affinity": mine}))["affinity"] == mine
+
+
+def test_a_spread_constraint_without_a_selector_counts_the_apps_own_pods(render_kinds: RenderKinds) -> None:
+    written = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"}
+    [constraint] = pod_spec(render_kinds({"topologySpreadConstraints": [written]}))["topologySpreadConstraints"]
+    assert constraint == {**written, "labelSelector": {"matchLabels": {"wsgi-operator.io/app": "shop"}}}
 
 
 def test_rolling_update_never_drops_below_replicas(render_kinds: RenderKinds) -> None:

@@ -34,6 +34,13 @@ def _server(app: WsgiApp) -> dict[str, Any]:
     return dep["spec"]["template"]["spec"]
 
 
+def test_the_release_pod_is_not_spread_like_the_replicas() -> None:
+    """The default host anti-affinity is the server's: one Job pod has nothing to spread from."""
+    job = release_job(_app(RELEASE))
+    assert job is not None and "affinity" not in job["spec"]["template"]["spec"]
+    assert "podAntiAffinity" in _server(_app(RELEASE))["affinity"]
+
+
 def test_no_release_no_job_and_no_release_policy() -> None:
     app = _app()
     assert release_job(app) is None and release_job_name(app) is None
