@@ -27,6 +27,11 @@ Per round (N apps, a fresh namespace, a fresh `wsgi-operator run` subprocess):
   no-op writes       objects (children and WsgiApps) whose resourceVersion changed
                      across that resync pass: must be 0
   peak RSS           the operator process's VmHWM at the end of the round
+  floor all Avail.   the control plane's own share (--floor, a round of its own
+                     just before): the same rendered children of N apps applied
+                     directly by --workers threads, no operator and no WsgiApp,
+                     first apply -> last Deployment with its pod ready. No
+                     operator can make all N Ready sooner than this
 
 The latencies are estimated from the operator's histogram
 wsgi_operator_reconcile_duration_seconds (linear within a bucket, as
@@ -52,6 +57,7 @@ import threading
 import time
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,10 +267,8 @@ def kwok_node(name: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def run_round(
-    n: int, kubeconfig: str, kubectl: list[str], api: client.ApiClient, resync: float, workers: int, full_every: int
-) -> dict[str, Any]:
-    """Create ``n`` apps, measure, clean up; return the row of the table."""
+def round_namespace(n: int, kubectl: list[str]) -> tuple[str, list[str]]:
+    """A fresh namespace for a round of ``n`` apps and the round's own kwok nodes; (namespace, node names)."""
     namespace = f"bench-{n}-{uuid.uuid4().hex[:6]}"
     nodes = [f"{namespace}-node-{i}" for i in range(math.ceil(n / PODS_PER_NODE))]
     node_list = {"apiVersion": "v1", "kind": "List", "items": [kwok_node(x, namespace) for x in nodes]}
@@ -279,7 +283,54 @@ def run_round(
         30,
         interval=0.5,
     )
+    return namespace, nodes
 
+
+def remove_round(kubectl: list[str], namespace: str, nodes: list[str]) -> None:
+    """Delete a round's namespace (waiting, so the next round starts on a quiet API server) and nodes."""
+    subprocess.run([*kubectl, "delete", "namespace", namespace, "--wait=true", "--timeout=300s"], capture_output=True)
+    subprocess.run([*kubectl, "delete", "node", *nodes, "--wait=false"], capture_output=True)
+
+
+def apply_directly(api: client.ApiClient, obj: dict[str, Any]) -> None:
+    """Server-side apply one rendered child, as the operator would (field manager "bench-floor")."""
+    meta = obj["metadata"]
+    path = resource_of(obj).path(meta["namespace"], meta["name"])
+    req = api.param_serialize(
+        "PATCH",
+        path,
+        query_params=[("fieldManager", "bench-floor"), ("force", "true")],
+        header_params={"Content-Type": "application/apply-patch+yaml"},
+        body=obj,
+        auth_settings=["BearerToken"],
+    )
+    api.call_api(*req, _request_timeout=60).read()
+
+
+def run_floor(n: int, kubectl: list[str], api: client.ApiClient, workers: int) -> float:
+    """Seconds from the first apply to the last Deployment ready, with the children applied directly."""
+    namespace, nodes = round_namespace(n, kubectl)
+    children = [render(validate(manifest(i, namespace))) for i in range(n)]
+    timeline = Timeline(expected={})  # only the Deployments' readiness counts here
+    watches = Watches(api, namespace, timeline)
+    try:
+        time.sleep(1)  # let the watches connect
+        start = time.monotonic()
+        with ThreadPoolExecutor(workers) as pool:
+            # One app's children in order, apps in parallel: the operator's shape.
+            list(pool.map(lambda objs: [apply_directly(api, o) for o in objs], children))
+        wait_for(f"{n} Deployments ready", lambda: len(timeline.deployment_ready) == n, timeout=max(120, 2 * n))
+        return max(timeline.deployment_ready.values()) - start
+    finally:
+        watches.close()
+        remove_round(kubectl, namespace, nodes)
+
+
+def run_round(
+    n: int, kubeconfig: str, kubectl: list[str], api: client.ApiClient, resync: float, workers: int, full_every: int
+) -> dict[str, Any]:
+    """Create ``n`` apps, measure, clean up; return the row of the table."""
+    namespace, nodes = round_namespace(n, kubectl)
     manifests = [manifest(i, namespace) for i in range(n)]
     expected = {
         m["metadata"]["name"]: {f"{c['kind']}/{c['metadata']['name']}" for c in render(validate(m))} for m in manifests
@@ -346,10 +397,7 @@ def run_round(
     finally:
         watches.close()
         op.stop()
-        subprocess.run(
-            [*kubectl, "delete", "namespace", namespace, "--wait=true", "--timeout=300s"], capture_output=True
-        )
-        subprocess.run([*kubectl, "delete", "node", *nodes, "--wait=false"], capture_output=True)
+        remove_round(kubectl, namespace, nodes)
 
     changed = sorted(k for k, v in after.items() if before.get(k) != v)
     if changed:
@@ -405,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         default=12,
         help="every how many resyncs an app applies everything anyway (the operator's option; 1: every resync)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="before each round, measure the control plane's floor: the same children applied with no operator",
+    )
     args = parser.parse_args(argv)
 
     kubeconfig = os.environ.get("WSGI_OPERATOR_KUBECONFIG") or sh("bash", str(CLUSTER_SH), "kubeconfig")
@@ -416,7 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for n in args.counts:
         print(f"round: {n} app(s)...", file=sys.stderr)
-        rows.append(run_round(n, kubeconfig, kubectl, api, args.resync_interval, args.workers, args.full_resync_every))
+        floor = run_floor(n, kubectl, api, args.workers) if args.floor else None
+        row = run_round(n, kubeconfig, kubectl, api, args.resync_interval, args.workers, args.full_resync_every)
+        if floor is not None:
+            row["floor all Avail."] = f"{floor:.1f} s"
+        rows.append(row)
     print_table(rows)
     return 0
 
