@@ -78,7 +78,7 @@ _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp",
 class Call:
     """One call the reconciler made."""
 
-    verb: str  # get, list, log, apply, delete, patch_status, post_event
+    verb: str  # get, list, log, log-previous, apply, delete, patch_status, post_event
     kind: str
     namespace: str
     name: str
@@ -257,6 +257,8 @@ class FakeKube:
         self._creations: Counter[Key] = Counter()
         #: (namespace, pod) -> what the pod printed, for ``log``.
         self.logs: dict[tuple[str, str], str] = {}
+        #: What the previous (terminated) instance of a pod's container printed.
+        self.previous_logs: dict[tuple[str, str], str] = {}
 
     # -- the KubeClient protocol --------------------------------------------
 
@@ -335,10 +337,12 @@ class FakeKube:
             and wanted.items() <= (obj["metadata"].get("labels") or {}).items()
         ]
 
-    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
-        """The last ``tail_lines`` lines of what ``logs`` says the pod printed."""
-        self._record(Call("log", "Pod", namespace, pod))
-        return "".join(self.logs.get((namespace, pod), "").splitlines(keepends=True)[-tail_lines:])
+    def log(self, namespace: str, pod: str, tail_lines: int, *, previous: bool = False) -> str:
+        """The last ``tail_lines`` lines of what ``logs`` says the pod printed (``previous_logs``:
+        its previous instance)."""
+        self._record(Call("log-previous" if previous else "log", "Pod", namespace, pod))
+        printed = (self.previous_logs if previous else self.logs).get((namespace, pod), "")
+        return "".join(printed.splitlines(keepends=True)[-tail_lines:])
 
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
         meta = involved["metadata"]

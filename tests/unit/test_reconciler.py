@@ -254,7 +254,8 @@ def pod(name: str, waiting: str, message: str) -> Step:
 
 def struggling_pod(name: str, restarts: int, log: str = "", waiting: str = "") -> Step:
     """A server pod that does not start: running, its startup probe not passed (or waiting with
-    ``waiting``), restarted ``restarts`` times, having printed ``log``."""
+    ``waiting``), restarted ``restarts`` times, having printed ``log`` (once restarted: its previous
+    instance printed it, and the running one nothing yet, as right after the kubelet restarted it)."""
     meta = {"name": name, "namespace": NS, "labels": {"wsgi-operator.io/app": APP}}
     state = {"waiting": {"reason": waiting, "message": "back-off"}} if waiting else {"running": {}}
     container = {"ready": False, "started": False, "restartCount": restarts, "state": state}
@@ -264,7 +265,11 @@ def struggling_pod(name: str, restarts: int, log: str = "", waiting: str = "") -
 
     def step(w: World) -> None:
         w.fake.put(obj)
-        w.fake.logs[(NS, name)] = log
+        if restarts:
+            w.fake.previous_logs[(NS, name)] = log
+            w.fake.logs[(NS, name)] = ""
+        else:
+            w.fake.logs[(NS, name)] = log
 
     return step
 
@@ -1005,7 +1010,7 @@ ROWS = [
             ),
             fields={"replicas": 3},
         ),
-        requests=(f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
+        requests=(f"list Pod/{SELECTOR}", "log-previous Pod/web-new", STATUS_WRITE),
     ),
     Row(
         "pod-event/crash-loop-of-a-new-pod-says-why",
@@ -1025,7 +1030,7 @@ ROWS = [
             fields={"replicas": 3},
         ),
         # The Deployment is read: the pod event does not carry it.
-        requests=(GET_DEPLOYMENT, f"list Pod/{SELECTOR}", "log Pod/web-new", STATUS_WRITE),
+        requests=(GET_DEPLOYMENT, f"list Pod/{SELECTOR}", "log-previous Pod/web-new", STATUS_WRITE),
     ),
     Row(
         "pod-event/of-an-available-app-costs-nothing",

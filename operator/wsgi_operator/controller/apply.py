@@ -118,8 +118,9 @@ class KubeClient(Protocol):
         """The objects of ``resource`` in ``namespace`` matching the label ``selector``."""
         ...
 
-    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
-        """The last ``tail_lines`` lines a pod's (only) container printed."""
+    def log(self, namespace: str, pod: str, tail_lines: int, *, previous: bool = False) -> str:
+        """The last ``tail_lines`` lines a pod's (only) container printed; with ``previous``,
+        those of its last terminated instance."""
         ...
 
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
@@ -254,11 +255,11 @@ class Kube:
         answer = self.request("list", resource, resource.path(namespace), query=[("labelSelector", selector)])
         return answer.get("items") or []
 
-    def log(self, namespace: str, pod: str, tail_lines: int) -> str:
-        """The last ``tail_lines`` lines a pod's (only) container printed."""
-        return self.request(
-            "log", POD, POD.path(namespace, pod, "log"), query=[("tailLines", str(tail_lines))], accept="*/*", text=True
-        )
+    def log(self, namespace: str, pod: str, tail_lines: int, *, previous: bool = False) -> str:
+        """The last ``tail_lines`` lines a pod's (only) container printed; with ``previous``,
+        those of its last terminated instance."""
+        query = [("tailLines", str(tail_lines))] + ([("previous", "true")] if previous else [])
+        return self.request("log", POD, POD.path(namespace, pod, "log"), query=query, accept="*/*", text=True)
 
     def post_event(self, involved: Mapping[str, Any], reason: str, message: str, now: str) -> None:
         """Record a Normal core/v1 Event about ``involved`` (shown by ``kubectl describe``)."""

@@ -96,12 +96,16 @@ def last_exception(log: str) -> str | None:
     return found
 
 
-def startup_failure(pods: Iterable[Mapping[str, Any]], log_tail: Callable[[str], str | None]) -> str | None:
+def startup_failure(pods: Iterable[Mapping[str, Any]], log_tail: Callable[[str, bool], str | None]) -> str | None:
     """Why the first struggling pod does not start, from its state and its log; None if nothing says.
 
-    ``log_tail(pod_name)`` returns the last lines the pod's container printed
-    (None when they cannot be read). It is called for one pod at most, so a
-    rollout costs one log request per reconcile.
+    ``log_tail(pod_name, previous)`` returns the last lines the pod's container
+    printed, or with ``previous`` those of its last terminated instance (None
+    when they cannot be read). It is called for one pod at most, so a rollout
+    costs one log request per reconcile. A restarted pod's previous instance
+    is read: it ran until the kubelet gave up on it and logged why, while the
+    new instance may not have printed anything yet (an entry point that does
+    not import fails at the first probe's request, not at start).
     """
     pod = next((p for p in pods if struggling(p)), None)
     if pod is None:
@@ -110,7 +114,7 @@ def startup_failure(pods: Iterable[Mapping[str, Any]], log_tail: Callable[[str],
     status = _container(pod)
     restarts = int(status.get("restartCount") or 0)
     waiting = (status.get("state") or {}).get("waiting") or {}
-    exception = last_exception(log_tail(name) or "")
+    exception = last_exception(log_tail(name, restarts > 0) or "")
     parts = []
     if waiting.get("reason") in _START_ERRORS:
         parts.append(f"{waiting['reason']}: {waiting.get('message') or 'no message'}".rstrip(": "))

@@ -546,15 +546,16 @@ class Reconciler:
         message = missing_reference(pods, references(app))
         if message is not None:
             return replace(available, status="False", reason=Outcome.MISSING_REFERENCE, message=message)
-        message = startup_failure(pods, lambda pod: self._log_tail(meta["namespace"], pod))
+        message = startup_failure(pods, lambda pod, previous: self._log_tail(meta["namespace"], pod, previous))
         if message is not None:
             return replace(available, status="False", reason=AvailabilityReason.STARTUP_FAILED, message=message)
         return available
 
-    def _log_tail(self, namespace: str, pod: str) -> str | None:
-        """The end of a pod's log, or None if the API server cannot give it (a missing status beats none)."""
+    def _log_tail(self, namespace: str, pod: str, previous: bool) -> str | None:
+        """The end of a pod's log (or its previous instance's), or None if the API server cannot give it
+        (a missing status beats none)."""
         try:
-            return self.kube.log(namespace, pod, STARTUP_LOG_LINES)
+            return self.kube.log(namespace, pod, STARTUP_LOG_LINES, previous=previous)
         except ApiError as err:
             log.warning("%s/%s: could not read the pod's log: %s", namespace, pod, err)
             return None
