@@ -104,8 +104,8 @@ def startup_failure(pods: Iterable[Mapping[str, Any]], log_tail: Callable[[str, 
     when they cannot be read). It is called for one pod at most, so a rollout
     costs one log request per reconcile. A restarted pod's previous instance
     is read: it ran until the kubelet gave up on it and logged why, while the
-    new instance may not have printed anything yet (an entry point that does
-    not import fails at the first probe's request, not at start).
+    new one, just started when the restart's pod event arrives, has usually
+    not got as far as importing the entry point.
     """
     pod = next((p for p in pods if struggling(p)), None)
     if pod is None:
