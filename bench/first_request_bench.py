@@ -1,6 +1,7 @@
 """Apply to first 200 on the real node: how long a new WsgiApp takes to answer through the ingress, and why.
 
-Run: `PYTHONPATH=tests .venv/bin/python bench/first_request_bench.py [--rounds N] [--apps hello,django] [--markdown]`
+Run: `PYTHONPATH=tests .venv/bin/python bench/first_request_bench.py [--rounds N] [--apps hello,django]
+[--startup-period N] [--markdown]`
 as root, with the local cluster and its real node up (`make cluster-up`, or `hack/k8s/cluster.sh up`).
 Prints a table; asserts nothing (a benchmark, never a test).
 
@@ -10,6 +11,10 @@ Security `restricted` enforced and a `wsgi-operator run` process of its own:
   hello   the example app (examples/app, `support.realnode.hello_app`), the Ingress on Traefik
   django  examples/django.yaml as `make demo` runs it (`support.django_node`): its two claims bound
           to hostPath volumes, the release Job (migrate) before the Deployment
+
+With --startup-period N each app also runs with its startup probe every N seconds instead of the
+rendered default (spec.probes.startup: the rendered probe, failureThreshold scaled to the same
+window), interleaved with the default, as its own column.
 
 The images are in the node beforehand (`cluster.sh load-image`), as the docs tell users to do.
 From just before `kubectl apply` of the WsgiApp, a client polls the ingress on
@@ -54,6 +59,7 @@ Every namespace, PersistentVolume and volume directory is removed at the end.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import http.client
 import json
@@ -88,10 +94,11 @@ from support.realnode import (
     install_crd,
     restricted_namespace,
 )
+from support.rendered import container
 from support.tables import format_table
 from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
-from wsgi_operator.render import layout
+from wsgi_operator.render import layout, render
 from wsgi_operator.render.command import code_path, working_directory
 
 REPO = Path(__file__).resolve().parents[1]
@@ -263,7 +270,7 @@ def container_log(ns: Namespace, pod: str) -> list[tuple[float, str]]:
 
 def cold_import(ns: Namespace, pod: str, manifest: dict[str, Any]) -> float:
     """Median seconds for a fresh python3 in the pod to run the app's entry script."""
-    app = validate(json.loads(json.dumps(manifest)))
+    app = validate(copy.deepcopy(manifest))
     args = (working_directory(app), code_path(app), layout.ENTRY_SCRIPT)
     runs = [float(ns.exec(pod, "python3", "-c", IMPORT_TIMER, *args).stdout) for _ in range(IMPORT_RUNS)]
     return statistics.median(runs)
@@ -401,7 +408,7 @@ class Bench:
     volumes: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
 
-    def round(self, app: str) -> Result:
+    def round(self, app: str, startup_period: int | None = None) -> Result:
         ns = restricted_namespace(self.kubectl, f"bench-first-{app}-{uuid.uuid4().hex[:6]}")
         self.namespaces.append(ns.name)
         host = f"{app}.{ns.name}.bench.test"
@@ -413,6 +420,8 @@ class Bench:
             bind_claims(self.kubectl, ns, pvs, claims)
         else:
             manifest = hello_app(app, ns.name, {"ingress": {"className": INGRESS_CLASS, "hosts": [host]}})
+        if startup_period:
+            manifest["spec"].setdefault("probes", {})["startup"] = startup_probe(manifest, startup_period)
         op = OperatorProcess(ns.name, self.kubeconfig, self.workdir / f"{ns.name}.operator.log", INGRESS_OPERATOR_ARGS)
         rec = Recorder(config.new_client_from_config(config_file=str(self.kubeconfig)), ns.name)
         try:
@@ -433,7 +442,8 @@ class Bench:
             # Not waited for here: its pods spend their termination asleep (the preStop drain), and
             # cleanup() waits for every namespace at the end.
             self.kubectl("delete", "namespace", ns.name, "--wait=false", check=False)
-        return Result(app, phases, (first_200[1] - first_200[0]) * 1000, warm, imported, poller.statuses)
+        label = f"{app}, startup probe every {startup_period} s" if startup_period else app
+        return Result(label, phases, (first_200[1] - first_200[0]) * 1000, warm, imported, poller.statuses)
 
     @staticmethod
     def _timeline(
@@ -460,6 +470,14 @@ class Bench:
             self.kubectl("delete", "pv", *self.volumes, "--ignore-not-found", "--wait=true", check=False)
 
 
+def startup_probe(manifest: dict[str, Any], period: int) -> dict[str, Any]:
+    """The startup probe the operator renders for ``manifest``, probing every ``period`` seconds
+    for as long in all as the default (failureThreshold scaled), as a spec.probes.startup override."""
+    probe = container(render(validate(copy.deepcopy(manifest))))["startupProbe"]
+    window = probe["periodSeconds"] * probe["failureThreshold"]
+    return {**probe, "periodSeconds": period, "failureThreshold": -(-window // period)}
+
+
 def prepare_images() -> None:
     """Build the images if their inputs changed (cached by content) and copy them into the node."""
     for script, args in (("hack/docker/engine.sh", []), ("hack/docker/build-images.sh", ["runtime", "app", "django"])):
@@ -472,9 +490,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--apps", default="hello,django", help="comma-separated: hello, django")
     parser.add_argument("--poll", type=float, default=0.05, help="seconds between two ingress requests")
+    parser.add_argument(
+        "--startup-period",
+        type=int,
+        help="also run each app with its startup probe every N seconds (spec.probes.startup), interleaved",
+    )
     parser.add_argument("--markdown", action="store_true")
     opts = parser.parse_args()
-    apps = opts.apps.split(",")
+    variants: list[tuple[str, int | None]] = [(a, None) for a in opts.apps.split(",")]
+    if opts.startup_period:
+        variants = [v for a, _ in variants for v in ((a, None), (a, opts.startup_period))]
 
     kubeconfig = Path(cluster_sh("kubeconfig").stdout.strip())
     kubectl = Kubectl(Path(cluster_sh("which", "kubectl").stdout.strip()), kubeconfig)
@@ -486,19 +511,20 @@ def main() -> int:
     bench = Bench(kubectl, kubeconfig, port, opts.poll, workdir)
     try:
         for r in range(opts.rounds):
-            for app in apps:
-                res = bench.round(app)
+            for app, period in variants:
+                res = bench.round(app, period)
                 results.append(res)
                 summary = " ".join(f"{k}={v:.2f}" for k, v in res.phases.items())
                 print(
-                    f"round {r + 1} {app:6} {summary} first={res.first_ms:.0f}ms warm={res.warm_ms:.0f}ms "
+                    f"round {r + 1} {res.app} {summary} first={res.first_ms:.0f}ms warm={res.warm_ms:.0f}ms "
                     f"import={res.import_s:.2f}s polled={res.statuses}",
                     file=sys.stderr,
                 )
     finally:
         bench.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(format_table(["phase (s)", *apps], list(rows(results, apps)), opts.markdown))
+    labels = list(dict.fromkeys(r.app for r in results))
+    print(format_table(["phase (s)", *labels], list(rows(results, labels)), opts.markdown))
     return 0
 
 
@@ -516,7 +542,7 @@ def rows(results: list[Result], apps: list[str]) -> Iterator[list[str]]:
         for app in apps:
             runs = [r for r in results if r.app == app]
             values = [r.phases[phase] for r in runs]
-            cells.append("-" if phase in RELEASE_PHASES and app != "django" else _cells(values, "{:.2f}"))
+            cells.append("-" if phase in RELEASE_PHASES and not app.startswith("django") else _cells(values, "{:.2f}"))
         yield [phase, *cells]
     yield [
         "first 200's own latency (ms)",
