@@ -60,7 +60,7 @@ def test_each_daemon_process_imports_the_app_before_any_request(private_pod: Cal
 
     imported = wait_for(
         f"{processes} daemon processes to import the app",
-        lambda: (found if len(found := _imports(pod)) >= processes else None),
+        lambda: found if len(found := _imports(pod)) >= processes else None,
         60,
         interval=0.1,
     )
