@@ -45,17 +45,18 @@ from support.realnode import (
     INGRESS_CLASS,
     INGRESS_OPERATOR_ARGS,
     ON_REAL_NODE,
-    RESTRICTED,
     RESTRICTED_POD_SECURITY,
     RUNTIME_IMAGE,
     Namespace,
     hello_app,
+    install_crd,
+    restricted_namespace,
     wait_ingress,
 )
+from support.tables import format_table
 from support.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 #: The example app image with Docker's default stop signal instead of the runtime's SIGWINCH.
 PLAIN_IMAGE = "local/wsgi-hello:plain-sigterm"
 DOCKER = "/usr/bin/docker"
@@ -197,13 +198,9 @@ def main() -> int:
     kubectl = Kubectl(Path(cluster_sh("which", "kubectl").stdout.strip()), kubeconfig)
     port = int(cluster_sh("ingress-port").stdout.strip())
     prepare_images()
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
 
-    ns = Namespace(kubectl, f"bench-rollout-{uuid.uuid4().hex[:6]}")
-    kubectl("create", "namespace", ns.name)
-    kubectl("label", "namespace", ns.name, *(f"{k}={v}" for k, v in RESTRICTED.items()))
-    wait_for("the default ServiceAccount", lambda: ns("get", "sa", "default", check=False).returncode == 0, 120)
+    ns = restricted_namespace(kubectl, f"bench-rollout-{uuid.uuid4().hex[:6]}")
     results: list[tuple[str, str, LoadResult]] = []
     with tempfile.TemporaryDirectory() as tmp:
         op = OperatorProcess(ns.name, kubeconfig, Path(tmp) / "operator.log", INGRESS_OPERATOR_ARGS)
@@ -277,10 +274,7 @@ def print_table(results: list[tuple[str, str, LoadResult]], rounds: int, markdow
                 ]
             )
     if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
+        print(format_table(header, rows, markdown=True))
     else:
         print(json.dumps([dict(zip(header, row, strict=True)) for row in rows], indent=2))
 

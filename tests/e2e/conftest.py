@@ -36,13 +36,14 @@ from support.realnode import (
     RESTRICTED,
     RUNTIME_IMAGE,
     Namespace,
+    install_crd,
+    restricted_namespace,
 )
 from support.waiting import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: `cluster.sh status` exit code when only the real node is not up.
 STATUS_NODE_DOWN = 4
-CRD = REPO_ROOT / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 _HERE = Path(__file__).resolve().parent
 
 
@@ -107,8 +108,7 @@ def node_images(real_node: RealNode) -> None:
 
 @pytest.fixture(scope="session")
 def e2e_crd(kubectl: Kubectl) -> None:
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
 
 
 @pytest.fixture
@@ -118,15 +118,8 @@ def new_namespace(kubectl: Kubectl, request: pytest.FixtureRequest) -> Iterator[
 
     def make(prefix: str = "e2e", labels: dict[str, str] | None = None) -> Namespace:
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        kubectl("create", "namespace", name)
-        made.append(name)
-        kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in {**RESTRICTED, **(labels or {})}.items()))
-        wait_for(
-            f"ServiceAccount {name}/default",
-            lambda: kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
-            120,
-        )
-        return Namespace(kubectl, name)
+        made.append(name)  # before it exists: a half-made namespace is deleted too
+        return restricted_namespace(kubectl, name, labels)
 
     try:
         yield make

@@ -12,7 +12,6 @@ aliases, trusted proxies, probes, the Ingress's TLS secret name) is the example'
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import stat
@@ -28,6 +27,7 @@ import pytest
 from support.django_node import (
     DJANGO_IMAGE,
     PodIdentity,
+    bind_claims,
     django_app,
     example_claims,
     hostpath_volumes,
@@ -83,20 +83,7 @@ def volumes(ns: Namespace, kubectl: Kubectl, tmp_path: Path) -> Iterator[Volumes
     )
     names = [pv["metadata"]["name"] for pv in pvs]
     try:
-        for pv in pvs:
-            kubectl("apply", "--server-side", "--field-manager=e2e", "-f", "-", input=json.dumps(pv))
-        for claim in claims:
-            ns.apply(claim)
-
-        def bound() -> bool:
-            return all(
-                (ns.get("pvc", c["metadata"]["name"]) or {}).get("status", {}).get("phase") == "Bound" for c in claims
-            )
-
-        wait_for("the claims to bind to their hostPath volumes", bound, 60, interval=0.5)
-        for claim in claims:
-            pvc = ns.get("pvc", claim["metadata"]["name"]) or {}
-            assert pvc["spec"]["volumeName"] == f"{ns.name}-{claim['metadata']['name']}", pvc
+        bind_claims(kubectl, ns, pvs, claims)
         yield Volumes(dirs, identity)
     finally:
         kubectl("delete", "pv", *names, "--wait=false", "--ignore-not-found", check=False)

@@ -37,6 +37,7 @@ from support.realnode import (
     Namespace,
     Probe,
     hello_app,
+    restricted_namespace,
     wait_ingress,
 )
 from support.waiting import WaitTimeout, wait_for
@@ -238,17 +239,8 @@ def in_cluster_operator(
         "networkPolicy": {"apiServer": {"cidrs": [f"{a}/32" for a in addresses], "ports": ports}},
     }
     try:
-        for name in names:
-            kubectl("create", "namespace", name)
-            kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in RESTRICTED.items()))
-            wait_for(
-                f"ServiceAccount {name}/default",
-                lambda name=name: kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
-                120,
-            )
-        op = InClusterOperator(
-            helm, release, Namespace(kubectl, names[0]), Namespace(kubectl, names[1]), values, addresses, ports
-        )
+        system, apps = (restricted_namespace(kubectl, name) for name in names)
+        op = InClusterOperator(helm, release, system, apps, values, addresses, ports)
         helm("install", release, str(CHART), "-n", op.system.name, "-f", helm.values_file(values))
         try:
             wait_for("the operator's pod to be Running and Ready", lambda: _running_and_ready(op), 240, interval=1)

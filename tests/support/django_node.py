@@ -52,8 +52,10 @@ from typing import Any
 
 import yaml
 
-from support.realnode import GATEWAY, INGRESS_CLASS, NODE_LABEL, ON_REAL_NODE
+from support.kubectl import Kubectl
+from support.realnode import GATEWAY, INGRESS_CLASS, NODE_LABEL, ON_REAL_NODE, Namespace
 from support.rendered import pod_spec
+from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
@@ -183,6 +185,27 @@ def hostpath_volumes(
             )
         )
     return volumes, dirs
+
+
+def bind_claims(
+    kubectl: Kubectl, ns: Namespace, volumes: Sequence[Mapping[str, Any]], claims: Sequence[Mapping[str, Any]]
+) -> None:
+    """Apply the PersistentVolumes (cluster-scoped) and the claims (in ``ns``) that
+    :func:`hostpath_volumes` made, and wait until each claim is Bound to its own volume."""
+    for pv in volumes:
+        kubectl("apply", "--server-side", "--field-manager=e2e", "-f", "-", input=json.dumps(pv))
+    for claim in claims:
+        ns.apply(claim)
+
+    def bound() -> bool:
+        return all(
+            (ns.get("pvc", c["metadata"]["name"]) or {}).get("status", {}).get("phase") == "Bound" for c in claims
+        )
+
+    wait_for("the claims to bind to their hostPath volumes", bound, 60, interval=0.5)
+    for claim in claims:
+        pvc = ns.get("pvc", claim["metadata"]["name"]) or {}
+        assert pvc["spec"]["volumeName"] == f"{ns.name}-{claim['metadata']['name']}", pvc
 
 
 def main(argv: Sequence[str] | None = None) -> int:

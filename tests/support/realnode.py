@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from support.kubectl import Kubectl
@@ -28,6 +29,8 @@ from support.manifests import wsgiapp_manifest
 from support.waiting import WaitTimeout, wait_for
 
 REAL_NODE = "real-node-0"
+#: The generated CRD of WsgiApp.
+CRD = Path(__file__).resolve().parents[2] / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 #: The real node's label and taint key (value "true", effect NoSchedule).
 NODE_LABEL = "wsgi-operator.io/real-node"
 #: Images built by `make images` and copied into the node by the e2e fixtures.
@@ -288,6 +291,25 @@ class HttpResult:
     status: int
     body: str
     headers: dict[str, str]
+
+
+def install_crd(kubectl: Kubectl) -> None:
+    """Apply the generated WsgiApp CRD (server-side) and wait until it is Established."""
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+
+
+def restricted_namespace(kubectl: Kubectl, name: str, labels: Mapping[str, str] | None = None) -> Namespace:
+    """Create namespace ``name`` with Pod Security `restricted` enforced (and ``labels``); return
+    once its default ServiceAccount exists (a pod created earlier would be refused)."""
+    kubectl("create", "namespace", name)
+    kubectl("label", "namespace", name, *(f"{k}={v}" for k, v in {**RESTRICTED, **(labels or {})}.items()))
+    wait_for(
+        f"ServiceAccount {name}/default",
+        lambda: kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
+        120,
+    )
+    return Namespace(kubectl, name)
 
 
 def ingress_get(port: int, host: str, path: str = "/", timeout: float = 10) -> HttpResult:
