@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import profiling  # bench/profiling.py, beside this script
 import yaml
 
 # The translation and the base WsgiApp are the runtime tests' own (tests/support).
@@ -250,6 +251,8 @@ class Server:
     argv: Callable[[Launch], list[str]]  # -> the docker run argv
     container: str = ""
     samples: list[dict[str, float]] = field(default_factory=list)
+    #: With --profile: what the profiler saw, per role, summed over the runs.
+    profile: dict[str, profiling.RoleProfile] = field(default_factory=dict)
 
 
 def express_defaults(
@@ -403,6 +406,11 @@ def suites() -> dict[str, list[Server]]:
             "+ --server-backlog 1024 --daemon-backlog 1024",
             hardened(extra=("--server-backlog", "1024", "--daemon-backlog", "1024")),
         ),
+        Server(
+            "hardened-queue0",
+            "timeouts.queue 0 (no --queue-timeout: no 200 Continue round trip)",
+            hardened({"timeouts": {"queue": 0}}),
+        ),
         Server("hardened-switch1ms", "+ --switch-interval 0.001", hardened(extra=("--switch-interval", "0.001"))),
         Server("hardened-accesslog", "+ --access-log (to the terminal)", hardened({"logging": {"accessLog": True}})),
         Server("hardened-1x16", "processes 1, threads 16", hardened({"server": {"processes": 1, "threads": 16}})),
@@ -492,11 +500,25 @@ def load_command(server: Server, via: str, host_port: int, probe: bool = False, 
     ]
 
 
-def measure(server: Server, via: str, host_port: int, duration: int, threads: int, connections: int) -> None:
+def measure(
+    server: Server,
+    via: str,
+    host_port: int,
+    duration: int,
+    threads: int,
+    connections: int,
+    profiler: profiling.Profiler | None = None,
+) -> None:
+    """One wrk run against ``server`` (with ``profiler`` attached to its processes)."""
+    if profiler:
+        pids = sh(DOCKER, "top", server.container, "-o", "pid").stdout.split()[1:]
+        profiler.start(profiling.processes_by_role([int(p) for p in pids]))
     before = cpu_seconds(server.container)
     cmd = load_command(server, via, host_port, threads=threads, connections=connections, duration=duration)
     out = sh(*cmd, timeout=duration + 60).stdout
     after = cpu_seconds(server.container)
+    if profiler:
+        profiling.merge(server.profile, profiler.stop())
     sample = parse_wrk(out)
     if before is not None and after is not None and sample["requests"]:
         sample["cpu_ms_per_1k"] = (after - before) * 1e6 / sample["requests"]
@@ -556,6 +578,10 @@ def report(servers: list[Server], markdown: bool, base_name: str = "express-defa
         f"CPU/req vs {base.name} (paired)",
         "socket errors/non-2xx",
     ]
+    return _table(head, rows, markdown)
+
+
+def _table(head: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -563,6 +589,21 @@ def report(servers: list[Server], markdown: bool, base_name: str = "express-defa
         widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
         lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) for r in [head, *rows]]
     return "\n".join(lines)
+
+
+def profile_report(servers: list[Server], tool: str, markdown: bool) -> str:
+    """Per server and role: CPU ms (perf) or syscalls (strace) per request, and where."""
+    rows = []
+    for s in servers:
+        requests = sum(x["requests"] for x in s.samples)
+        rows += profiling.report_rows(s.name, s.profile, requests)
+    if tool == profiling.PERF:
+        head = ["server", "role", "CPU ms per 1k req (perf)", "biggest shared objects, ms per 1k req"]
+    elif tool == profiling.STAT:
+        head = ["server", "role", "CPU ms per 1k req (perf stat)", "context switches per req"]
+    else:
+        head = ["server", "role", "syscalls per req", "most frequent, per req"]
+    return _table(head, rows, markdown)
 
 
 def main() -> int:
@@ -580,6 +621,12 @@ def main() -> int:
     parser.add_argument("--via", choices=("netns", "proxy"), default="netns")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    parser.add_argument(
+        "--profile",
+        choices=profiling.TOOLS,
+        help="attach perf record, perf stat or strace -c to each server's processes during every measured run",
+    )
+    parser.add_argument("--profile-dir", type=Path, help="keep the profilers' data here (default: removed)")
     parser.add_argument("--skip-prepare", action="store_true", help="do not check the engine, images and wrk")
     args = parser.parse_args()
     if args.via == "netns" and os.geteuid() != 0:
@@ -603,6 +650,7 @@ def main() -> int:
         i = rendered.argv.index(flag)
         limit_flags += [flag, rendered.argv[i + 1]]
     launch = Launch(f"{LABEL}={run_id}", limits, limit_flags, workdir, app)
+    profile_dir = args.profile_dir or workdir / "profile"
 
     ports: dict[str, int] = {}
     try:
@@ -620,7 +668,8 @@ def main() -> int:
             # Rotate the order each round so no server always follows the same neighbour.
             order = servers[r % len(servers) :] + servers[: r % len(servers)]
             for s in order:
-                measure(s, args.via, ports[s.name], args.duration, args.threads, args.connections)
+                profiler = profiling.Profiler(args.profile, profile_dir / s.name) if args.profile else None
+                measure(s, args.via, ports[s.name], args.duration, args.threads, args.connections, profiler)
                 log(f"round {r + 1}/{args.rounds} {s.name}: {s.samples[-1]['rps']:,.0f} req/s")
     finally:
         ids = sh(DOCKER, "ps", "-aq", "--filter", f"label={LABEL}={run_id}", check=False).stdout.split()
@@ -637,6 +686,9 @@ def main() -> int:
         f"host: {os.cpu_count()} CPUs ({cpu_model}), load average {os.getloadavg()[0]:.1f} at the end"
     )
     print(report(servers, args.markdown, args.base))
+    if args.profile:
+        print()
+        print(profile_report(servers, args.profile, args.markdown))
     if args.json:
         args.json.write_text(json.dumps({s.name: {"note": s.note, "samples": s.samples} for s in servers}, indent=1))
     return 0
