@@ -395,7 +395,7 @@ def suites() -> dict[str, list[Server]]:
         Server(
             "hardened-respbuf64k", "+ --response-buffer-size 65536", hardened(extra=("--response-buffer-size", "65536"))
         ),
-        Server("hardened-hdrbuf4k", "+ --header-buffer-size 4096", hardened(extra=("--header-buffer-size", "4096"))),
+        Server("hardened-hdrbuf8k", "+ --header-buffer-size 8192", hardened(extra=("--header-buffer-size", "8192"))),
         Server(
             "hardened-sockbuf256k",
             "+ --send-buffer-size/--receive-buffer-size 262144",
@@ -410,6 +410,11 @@ def suites() -> dict[str, list[Server]]:
             "hardened-queue0",
             "timeouts.queue 0 (no --queue-timeout: no 200 Continue round trip)",
             hardened({"timeouts": {"queue": 0}}),
+        ),
+        Server(
+            "hardened-queue0-mc64",
+            "timeouts.queue 0 + --max-clients 64",
+            hardened({"timeouts": {"queue": 0}}, extra=("--max-clients", "64")),
         ),
         Server("hardened-switch1ms", "+ --switch-interval 0.001", hardened(extra=("--switch-interval", "0.001"))),
         Server("hardened-accesslog", "+ --access-log (to the terminal)", hardened({"logging": {"accessLog": True}})),
