@@ -406,11 +406,13 @@ def suites() -> dict[str, list[Server]]:
             "+ --server-backlog 1024 --daemon-backlog 1024",
             hardened(extra=("--server-backlog", "1024", "--daemon-backlog", "1024")),
         ),
+        # Both values explicit, so the pair does not depend on the renderer's default.
         Server(
             "hardened-queue0",
             "timeouts.queue 0 (no --queue-timeout: no 200 Continue round trip)",
             hardened({"timeouts": {"queue": 0}}),
         ),
+        Server("hardened-queue45", "timeouts.queue 45 (express's default)", hardened({"timeouts": {"queue": 45}})),
         Server(
             "hardened-queue0-mc64",
             "timeouts.queue 0 + --max-clients 64",
