@@ -47,16 +47,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import profiling  # bench/profiling.py, beside this script
+import yaml
+
 # The translation and the base WsgiApp are the runtime tests' own (tests/support).
-from support.harness import APP_IMAGE, hello_manifest
+from support.harness import APP_IMAGE, DJANGO_IMAGE, hello_manifest
+from support.manifests import deep_merge
 from support.podrun import DOCKER, LABEL, translate
 from support.waiting import WaitTimeout, wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
 ROOT = Path(__file__).resolve().parents[1]
-GUNICORN_IMAGE = "local/wsgi-hello-gunicorn:bench"
-GUNICORN_CONTEXT = ROOT / "bench" / "images" / "gunicorn"
+SERVERS_CONTEXT = ROOT / "bench" / "images" / "servers"
 INPUTS_LABEL = "io.wsgi-operator.bench-inputs-sha256"
 PIP_CA = Path(os.environ.get("PIP_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 PORT = 8000
@@ -82,14 +85,88 @@ def sh(*cmd: str, check: bool = True, capture: bool = True, timeout: float = 180
     return subprocess.run(list(cmd), check=check, text=True, capture_output=capture, timeout=timeout)
 
 
+# --- the applications --------------------------------------------------------------------------
+
+#: The Django example's settings need these; 127.0.0.1 is the Host wrk sends.
+DJANGO_ENV = {
+    "DJANGO_SETTINGS_MODULE": "mysite.settings",
+    "SECRET_KEY": "http-bench-only-not-a-secret",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+}
+VENV_PYTHON = "/opt/wsgi/bin/python"
+#: How many documents the Django page lists (each a row read and a file stat).
+DJANGO_ROWS = 20
+_DJANGO_SEED = f"""
+from django.core.files.base import ContentFile
+from documents.models import Document
+for i in range({DJANGO_ROWS}):
+    Document.objects.create(title=f"document {{i}}", file=ContentFile(b"x" * (100 * i + 1), name=f"doc{{i}}.txt"))
+"""
+
+
+@dataclass(frozen=True)
+class App:
+    """An application every server serves from the same image and venv."""
+
+    name: str
+    image: str  # the app image (mod_wsgi-express on the runtime image)
+    module: str  # its WSGI module (application callable)
+    build_target: str  # hack/docker/build-images.sh's name for the image
+    env: dict[str, str] = field(default_factory=dict)
+    #: PersistentVolumeClaim name -> mount path: writable dirs with content the
+    #: app needs (seeded once per run, a fresh copy for each server).
+    claims: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def servers_image(self) -> str:
+        """The app image plus gunicorn and granian (bench/images/servers)."""
+        return f"local/wsgi-{self.name}-servers:bench"
+
+    def manifest(self, spec_patch: dict[str, Any]) -> dict[str, Any]:
+        """The WsgiApp the hardened server renders, with ``spec_patch`` deep-merged into its spec."""
+        if self.name == "hello":
+            return hello_manifest(spec_patch)
+        # examples/django.yaml as the runtime tests run it: the local image, this run's env.
+        (doc,) = [d for d in yaml.safe_load_all((ROOT / "examples" / "django.yaml").read_text()) if d]
+        doc["spec"].update(image=self.image, imagePullPolicy="Never")
+        doc["spec"]["env"] = [{"name": k, "value": v} for k, v in self.env.items()]
+        return deep_merge(doc, {"spec": spec_patch})
+
+    def seed(self, into: Path) -> None:
+        """Make the claims' content once: the Django example's migrated database
+        with :data:`DJANGO_ROWS` documents and their files."""
+        if not self.claims:
+            return
+        mounts = []
+        for claim, path in self.claims.items():
+            (into / claim).mkdir(parents=True)
+            os.chown(into / claim, 10001, 10001)
+            mounts += ["--mount", f"type=bind,source={into / claim},target={path}"]
+        env = [f"--env={k}={v}" for k, v in self.env.items()]
+        script = f"{VENV_PYTHON} manage.py migrate -v 0 && {VENV_PYTHON} manage.py shell -c '{_DJANGO_SEED}'"
+        sh(DOCKER, "run", "--rm", "--user", "10001:10001", *mounts, *env, self.image, "sh", "-c", script)
+
+
+HELLO = App("hello", APP_IMAGE, "hello.wsgi", "app")
+DJANGO = App(
+    "django",
+    DJANGO_IMAGE,
+    "mysite.wsgi",
+    "django",
+    env=DJANGO_ENV,
+    claims={"django-data": "/var/lib/django/data", "django-media": "/var/lib/django/media"},
+)
+APPS = {a.name: a for a in (HELLO, DJANGO)}
+
+
 # --- preparation -------------------------------------------------------------------------------
 
 
-def prepare() -> None:
+def prepare(app: App) -> None:
     """Engine, images and wrk; each step is a no-op when already done."""
     sh("bash", str(ROOT / "hack/docker/engine.sh"), capture=False)
-    sh("bash", str(ROOT / "hack/docker/build-images.sh"), "runtime", "app", capture=False)
-    build_gunicorn_image()
+    sh("bash", str(ROOT / "hack/docker/build-images.sh"), "runtime", app.build_target, capture=False)
+    build_servers_image(app)
     if not shutil.which("wrk"):
         log("installing wrk from Debian")
         if sh("apt-get", "install", "-y", "-qq", "wrk", check=False).returncode != 0:
@@ -97,26 +174,27 @@ def prepare() -> None:
             sh("apt-get", "install", "-y", "-qq", "wrk")
 
 
-def build_gunicorn_image() -> None:
-    """gunicorn in the app image's venv; rebuilt only when its inputs change."""
-    app_id = sh(DOCKER, "image", "inspect", "-f", "{{.Id}}", APP_IMAGE).stdout.strip()
+def build_servers_image(app: App) -> None:
+    """gunicorn and granian in the app image's venv; rebuilt only when its inputs change."""
+    app_id = sh(DOCKER, "image", "inspect", "-f", "{{.Id}}", app.image).stdout.strip()
     digest = hashlib.sha256(app_id.encode())
-    for path in sorted(GUNICORN_CONTEXT.rglob("*")):
+    for path in sorted(SERVERS_CONTEXT.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
     want = digest.hexdigest()
     label_format = f'{{{{ index .Config.Labels "{INPUTS_LABEL}" }}}}'
-    have = sh(DOCKER, "image", "inspect", "-f", label_format, GUNICORN_IMAGE, check=False).stdout.strip()
+    have = sh(DOCKER, "image", "inspect", "-f", label_format, app.servers_image, check=False).stdout.strip()
     if have == want:
         return
-    log(f"building {GUNICORN_IMAGE}")
+    log(f"building {app.servers_image}")
     secret = ["--secret", f"id=pipca,src={PIP_CA}"] if PIP_CA.is_file() else []
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
     # Titles of the app image would otherwise be inherited by the bench image.
-    labels = ["--label", f"{INPUTS_LABEL}={want}", "--label", "org.opencontainers.image.title=wsgi-hello-gunicorn"]
-    build = [DOCKER, "build", "-q", *secret, *labels, "--build-arg", f"APP_IMAGE={APP_IMAGE}", "-t", GUNICORN_IMAGE]
+    title = f"org.opencontainers.image.title=wsgi-{app.name}-servers"
+    labels = ["--label", f"{INPUTS_LABEL}={want}", "--label", title]
+    build = [DOCKER, "build", "-q", *secret, *labels, "--build-arg", f"APP_IMAGE={app.image}"]
     subprocess.run(
-        [*build, str(GUNICORN_CONTEXT)],
+        [*build, "-t", app.servers_image, str(SERVERS_CONTEXT)],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -133,13 +211,35 @@ class Launch:
     label: str  # LABEL=<run id>: how the run finds and removes its containers
     limits: dict[str, str]  # the Kubernetes resource limits (cpu, memory)
     limit_flags: list[str]  # the same as docker options, as translate() renders them
-    workdir: Path  # ConfigMap files of the rendered servers
+    workdir: Path  # ConfigMap files of the rendered servers, the claims' seed and copies
+    app: App
 
     @property
     def common(self) -> list[str]:
         return ["--label", self.label, *self.limit_flags]
 
     publish = ("--publish", f"127.0.0.1::{PORT}")
+
+    def claim_dirs(self) -> dict[str, Path]:
+        """A fresh copy of the seeded claims for one server: no server sees another's writes."""
+        copies = {}
+        for claim in self.app.claims:
+            dest = self.workdir / uuid.uuid4().hex[:8] / claim
+            shutil.copytree(self.workdir / "seed" / claim, dest)
+            for path in (dest, *dest.rglob("*")):
+                os.chown(path, 10001, 10001)
+            copies[claim] = dest
+        return copies
+
+    def app_container(self, image: str, *options: str) -> list[str]:
+        """``docker run [options] image``, for a server the renderer did not make:
+        the shared limits and shape, the app's env and a copy of its claims."""
+        mounts = []
+        for claim, source in self.claim_dirs().items():
+            mounts += ["--mount", f"type=bind,source={source},target={self.app.claims[claim]}"]
+        env = [f"--env={k}={v}" for k, v in self.app.env.items()]
+        shape = [*self.common, *_HARDENED_SHAPE, *env, *mounts, *self.publish]
+        return [DOCKER, "run", "--detach", *shape, *options, image]
 
 
 @dataclass
@@ -151,6 +251,8 @@ class Server:
     argv: Callable[[Launch], list[str]]  # -> the docker run argv
     container: str = ""
     samples: list[dict[str, float]] = field(default_factory=list)
+    #: With --profile: what the profiler saw, per role, summed over the runs.
+    profile: dict[str, profiling.RoleProfile] = field(default_factory=dict)
 
 
 def express_defaults(
@@ -160,21 +262,13 @@ def express_defaults(
 
     def argv(launch: Launch) -> list[str]:
         return [
-            DOCKER,
-            "run",
-            "--detach",
-            *launch.common,
-            *_HARDENED_SHAPE,
             # The image's /tmp is not writable, so the server root must be named.
-            "--tmpfs",
-            "/var/run/wsgi:exec,mode=0700,uid=10001,gid=10001",
-            *launch.publish,
-            APP_IMAGE,
+            *launch.app_container(launch.app.image, "--tmpfs", "/var/run/wsgi:exec,mode=0700,uid=10001,gid=10001"),
             "mod_wsgi-express",
             "start-server",
             "--application-type",
             "module",
-            "hello.wsgi",
+            launch.app.module,
             "--server-root",
             "/var/run/wsgi/server",
             "--working-directory",
@@ -194,20 +288,21 @@ def express_defaults(
 
 
 def hardened(spec_patch: dict[str, Any] | None = None, extra: tuple[str, ...] = ()) -> Callable[[Launch], list[str]]:
-    """The renderer's output for the runtime tests' base WsgiApp (+ ``spec_patch``
-    and the run's resource limits), translated exactly as the runtime tests do;
-    ``extra`` express flags the renderer does not produce are appended to the
-    container command."""
+    """The renderer's output for the app's WsgiApp (the runtime tests' base one for
+    hello, examples/django.yaml for Django) + ``spec_patch`` and the run's resource
+    limits, translated exactly as the runtime tests do; ``extra`` express flags the
+    renderer does not produce are appended to the container command."""
 
     def argv(launch: Launch) -> list[str]:
-        patch = {**(spec_patch or {}), "resources": {"limits": launch.limits}}
-        objects = render(validate(hello_manifest(patch)))
+        patch = deep_merge(spec_patch or {}, {"resources": {"limits": launch.limits}})
+        objects = render(validate(launch.app.manifest(patch)))
         for obj in objects:
             if obj["kind"] == "Deployment":
                 c = obj["spec"]["template"]["spec"]["containers"][0]
                 c["command"] = [*c["command"], *extra]
         key, _, value = launch.label.partition("=")
-        run = translate(objects, launch.workdir / uuid.uuid4().hex[:8], labels={key: value})
+        host_dir = launch.workdir / uuid.uuid4().hex[:8]
+        run = translate(objects, host_dir, labels={key: value}, claims=launch.claim_dirs())
         run.write_files()
         return run.argv
 
@@ -219,13 +314,7 @@ def gunicorn(workers: int = 2, threads: int = 8, extra: tuple[str, ...] = ()) ->
 
     def argv(launch: Launch) -> list[str]:
         return [
-            DOCKER,
-            "run",
-            "--detach",
-            *launch.common,
-            *_HARDENED_SHAPE,
-            *launch.publish,
-            GUNICORN_IMAGE,
+            *launch.app_container(launch.app.servers_image),
             "gunicorn",
             "--worker-class",
             "gthread",
@@ -240,7 +329,33 @@ def gunicorn(workers: int = 2, threads: int = 8, extra: tuple[str, ...] = ()) ->
             "--chdir",
             "/app",
             *extra,
-            "hello.wsgi:application",
+            f"{launch.app.module}:application",
+        ]
+
+    return argv
+
+
+def granian(workers: int = 2, threads: int = 8) -> Callable[[Launch], list[str]]:
+    """granian's WSGI interface: Rust HTTP workers, the app on ``threads`` blocking
+    threads per worker process, from the same venv."""
+
+    def argv(launch: Launch) -> list[str]:
+        return [
+            *launch.app_container(launch.app.servers_image),
+            "granian",
+            "--interface",
+            "wsgi",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(PORT),
+            "--workers",
+            str(workers),
+            "--blocking-threads",
+            str(threads),
+            "--working-dir",
+            "/app",
+            f"{launch.app.module}:application",
         ]
 
     return argv
@@ -251,6 +366,7 @@ def suites() -> dict[str, list[Server]]:
         Server("express-defaults", "mod_wsgi-express defaults, 2x8", express_defaults()),
         Server("hardened", "rendered defaults (2x8, keepAlive 2)", hardened()),
         Server("gunicorn", "gunicorn gthread 2x8", gunicorn()),
+        Server("granian", "granian WSGI 2 workers x 8 blocking threads", granian()),
     ]
     explore = [
         Server("hardened-1x16", "processes 1, threads 16", hardened({"server": {"processes": 1, "threads": 16}})),
@@ -271,7 +387,42 @@ def suites() -> dict[str, list[Server]]:
         Server("gunicorn-1x16", "gunicorn gthread 1x16", gunicorn(1, 16)),
         Server("gunicorn-4x4", "gunicorn gthread 4x4", gunicorn(4, 4)),
     ]
-    return {"main": main, "explore": main + explore}
+    # The daemon hop's own settings, the knobs the explore suite above did not try.
+    knobs = [
+        Server("hardened-maxclients64", "+ --max-clients 64", hardened(extra=("--max-clients", "64"))),
+        Server("hardened-sendfile", "+ --enable-sendfile", hardened(extra=("--enable-sendfile",))),
+        Server("hardened-flush0", "+ --response-flush-delay 0", hardened(extra=("--response-flush-delay", "0"))),
+        Server(
+            "hardened-respbuf64k", "+ --response-buffer-size 65536", hardened(extra=("--response-buffer-size", "65536"))
+        ),
+        Server("hardened-hdrbuf8k", "+ --header-buffer-size 8192", hardened(extra=("--header-buffer-size", "8192"))),
+        Server(
+            "hardened-sockbuf256k",
+            "+ --send-buffer-size/--receive-buffer-size 262144",
+            hardened(extra=("--send-buffer-size", "262144", "--receive-buffer-size", "262144")),
+        ),
+        Server(
+            "hardened-backlog",
+            "+ --server-backlog 1024 --daemon-backlog 1024",
+            hardened(extra=("--server-backlog", "1024", "--daemon-backlog", "1024")),
+        ),
+        # Both values explicit, so the pair does not depend on the renderer's default.
+        Server(
+            "hardened-queue0",
+            "timeouts.queue 0 (no --queue-timeout: no 200 Continue round trip)",
+            hardened({"timeouts": {"queue": 0}}),
+        ),
+        Server("hardened-queue45", "timeouts.queue 45 (express's default)", hardened({"timeouts": {"queue": 45}})),
+        Server(
+            "hardened-queue0-mc64",
+            "timeouts.queue 0 + --max-clients 64",
+            hardened({"timeouts": {"queue": 0}}, extra=("--max-clients", "64")),
+        ),
+        Server("hardened-switch1ms", "+ --switch-interval 0.001", hardened(extra=("--switch-interval", "0.001"))),
+        Server("hardened-accesslog", "+ --access-log (to the terminal)", hardened({"logging": {"accessLog": True}})),
+        Server("hardened-1x16", "processes 1, threads 16", hardened({"server": {"processes": 1, "threads": 16}})),
+    ]
+    return {"main": main, "explore": main + explore, "knobs": main + knobs}
 
 
 # --- measuring ---------------------------------------------------------------------------------
@@ -356,11 +507,25 @@ def load_command(server: Server, via: str, host_port: int, probe: bool = False, 
     ]
 
 
-def measure(server: Server, via: str, host_port: int, duration: int, threads: int, connections: int) -> None:
+def measure(
+    server: Server,
+    via: str,
+    host_port: int,
+    duration: int,
+    threads: int,
+    connections: int,
+    profiler: profiling.Profiler | None = None,
+) -> None:
+    """One wrk run against ``server`` (with ``profiler`` attached to its processes)."""
+    if profiler:
+        pids = sh(DOCKER, "top", server.container, "-o", "pid").stdout.split()[1:]
+        profiler.start(profiling.processes_by_role([int(p) for p in pids]))
     before = cpu_seconds(server.container)
     cmd = load_command(server, via, host_port, threads=threads, connections=connections, duration=duration)
     out = sh(*cmd, timeout=duration + 60).stdout
     after = cpu_seconds(server.container)
+    if profiler:
+        profiling.merge(server.profile, profiler.stop())
     sample = parse_wrk(out)
     if before is not None and after is not None and sample["requests"]:
         sample["cpu_ms_per_1k"] = (after - before) * 1e6 / sample["requests"]
@@ -388,9 +553,9 @@ def _pct(ratios: list[float]) -> str:
     return f"{statistics.median(ratios) * 100:.0f}% ({min(ratios) * 100:.0f}-{max(ratios) * 100:.0f})"
 
 
-def report(servers: list[Server], markdown: bool) -> str:
-    """The results table: medians, and the paired per-round ratios to express-defaults."""
-    base = next((s for s in servers if s.name == "express-defaults"), servers[0])
+def report(servers: list[Server], markdown: bool, base_name: str = "express-defaults") -> str:
+    """The results table: medians, and the paired per-round ratios to ``base_name``."""
+    base = next((s for s in servers if s.name == base_name), servers[0])
     rows = []
     for s in servers:
         rps = [x["rps"] for x in s.samples]
@@ -401,6 +566,7 @@ def report(servers: list[Server], markdown: bool) -> str:
                 f"{median(s, 'rps'):,.0f}",
                 f"{min(rps):,.0f}-{max(rps):,.0f}",
                 _pct(paired(s, base, "rps")),
+                f"{median(s, 'p50'):.1f}",
                 f"{median(s, 'p99'):.1f}",
                 f"{median(s, 'cpu_ms_per_1k'):.0f}",
                 _pct(paired(s, base, "cpu_ms_per_1k")),
@@ -413,11 +579,16 @@ def report(servers: list[Server], markdown: bool) -> str:
         "req/s median",
         "req/s range",
         f"req/s vs {base.name} (paired: median, range)",
+        "p50 ms median",
         "p99 ms median",
         "CPU ms per 1k req",
-        "CPU/req vs defaults (paired)",
+        f"CPU/req vs {base.name} (paired)",
         "socket errors/non-2xx",
     ]
+    return _table(head, rows, markdown)
+
+
+def _table(head: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -427,9 +598,26 @@ def report(servers: list[Server], markdown: bool) -> str:
     return "\n".join(lines)
 
 
+def profile_report(servers: list[Server], tool: str, markdown: bool) -> str:
+    """Per server and role: CPU ms (perf) or syscalls (strace) per request, and where."""
+    rows = []
+    for s in servers:
+        requests = sum(x["requests"] for x in s.samples)
+        rows += profiling.report_rows(s.name, s.profile, requests)
+    if tool == profiling.PERF:
+        head = ["server", "role", "CPU ms per 1k req (perf)", "biggest shared objects, ms per 1k req"]
+    elif tool == profiling.STAT:
+        head = ["server", "role", "CPU ms per 1k req (perf stat)", "context switches per req"]
+    else:
+        head = ["server", "role", "syscalls per req", "most frequent, per req"]
+    return _table(head, rows, markdown)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", choices=("main", "explore"), default="main")
+    parser.add_argument("--app", choices=sorted(APPS), default="hello", help="default hello")
+    parser.add_argument("--suite", choices=("main", "explore", "knobs"), default="main")
+    parser.add_argument("--base", default="express-defaults", help="the server the paired ratios compare with")
     parser.add_argument("--only", help="comma-separated server names to run (from the suite)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
@@ -440,13 +628,20 @@ def main() -> int:
     parser.add_argument("--via", choices=("netns", "proxy"), default="netns")
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    parser.add_argument(
+        "--profile",
+        choices=profiling.TOOLS,
+        help="attach perf record, perf stat or strace -c to each server's processes during every measured run",
+    )
+    parser.add_argument("--profile-dir", type=Path, help="keep the profilers' data here (default: removed)")
     parser.add_argument("--skip-prepare", action="store_true", help="do not check the engine, images and wrk")
     args = parser.parse_args()
     if args.via == "netns" and os.geteuid() != 0:
         parser.error("--via netns needs root (nsenter); use --via proxy")
 
+    app = APPS[args.app]
     if not args.skip_prepare:
-        prepare()
+        prepare(app)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
     workdir = Path(tempfile.mkdtemp(prefix="http-bench-"))
     servers = suites()[args.suite]
@@ -456,15 +651,17 @@ def main() -> int:
 
     # Every server gets the limits translate() derives from the spec's resources.
     limits = {"cpu": args.cpus, "memory": args.memory}
-    rendered = translate(render(validate(hello_manifest({"resources": {"limits": limits}}))), workdir / "limits")
+    rendered = translate(render(validate(HELLO.manifest({"resources": {"limits": limits}}))), workdir / "limits")
     limit_flags = []
     for flag in ("--cpus", "--memory", "--cpu-shares"):
         i = rendered.argv.index(flag)
         limit_flags += [flag, rendered.argv[i + 1]]
-    launch = Launch(f"{LABEL}={run_id}", limits, limit_flags, workdir)
+    launch = Launch(f"{LABEL}={run_id}", limits, limit_flags, workdir, app)
+    profile_dir = args.profile_dir or workdir / "profile"
 
     ports: dict[str, int] = {}
     try:
+        app.seed(workdir / "seed")
         for s in servers:
             s.container = sh(*s.argv(launch)).stdout.strip()
             out = sh(DOCKER, "port", s.container, f"{PORT}/tcp").stdout.split()[0]
@@ -478,7 +675,8 @@ def main() -> int:
             # Rotate the order each round so no server always follows the same neighbour.
             order = servers[r % len(servers) :] + servers[: r % len(servers)]
             for s in order:
-                measure(s, args.via, ports[s.name], args.duration, args.threads, args.connections)
+                profiler = profiling.Profiler(args.profile, profile_dir / s.name) if args.profile else None
+                measure(s, args.via, ports[s.name], args.duration, args.threads, args.connections, profiler)
                 log(f"round {r + 1}/{args.rounds} {s.name}: {s.samples[-1]['rps']:,.0f} req/s")
     finally:
         ids = sh(DOCKER, "ps", "-aq", "--filter", f"label={LABEL}={run_id}", check=False).stdout.split()
@@ -489,11 +687,15 @@ def main() -> int:
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.processor())
     print(
-        f"# wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, via {args.via}, "
+        f"# {app.name} ({app.module}): wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, "
+        f"via {args.via}, "
         f"{args.rounds} interleaved rounds, every server --cpus {args.cpus} --memory {args.memory}; "
         f"host: {os.cpu_count()} CPUs ({cpu_model}), load average {os.getloadavg()[0]:.1f} at the end"
     )
-    print(report(servers, args.markdown))
+    print(report(servers, args.markdown, args.base))
+    if args.profile:
+        print()
+        print(profile_report(servers, args.profile, args.markdown))
     if args.json:
         args.json.write_text(json.dumps({s.name: {"note": s.note, "samples": s.samples} for s in servers}, indent=1))
     return 0

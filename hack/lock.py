@@ -166,18 +166,18 @@ DJANGO = Lock(
     constraints=(RUNTIME_BUILD.path, RUNTIME.path),
     only_binary=True,
 )
-GUNICORN = Lock(
-    path="bench/images/gunicorn/requirements.txt",
-    purpose="the benchmark's gunicorn (bench/images/gunicorn), installed into the app image's venv",
-    declares=("bench/images/gunicorn/requirements.in",),
-    inputs=("bench/images/gunicorn/requirements.in",),
-    installed_by=("bench/images/gunicorn/Dockerfile",),
-    context="bench/images/gunicorn",
-    constraints=(RUNTIME_BUILD.path, RUNTIME.path),
+BENCH_SERVERS = Lock(
+    path="bench/images/servers/requirements.txt",
+    purpose="the HTTP benchmark's other servers (bench/images/servers), installed into the app images' venv",
+    declares=("bench/images/servers/requirements.in",),
+    inputs=("bench/images/servers/requirements.in",),
+    installed_by=("bench/images/servers/Dockerfile",),
+    context="bench/images/servers",
+    constraints=(RUNTIME_BUILD.path, RUNTIME.path, DJANGO.path),
     only_binary=True,
 )
 # In the order `make lock` writes them: a lock after the ones it is constrained by.
-LOCKS = (OPERATOR, DEV_TOOLS, BUILD_BACKEND, RUNTIME_BUILD, RUNTIME, DJANGO, GUNICORN)
+LOCKS = (OPERATOR, DEV_TOOLS, BUILD_BACKEND, RUNTIME_BUILD, RUNTIME, DJANGO, BENCH_SERVERS)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -47,7 +47,14 @@ class Timeouts(ApiModel):
         500, ge=0, le=10_000_000, description="--body-min-rate: bytes that extend the body timeout by 1 s."
     )
     socket: Seconds = Field(60, description="--socket-timeout: idle I/O on the daemon socket.")
-    queue: Seconds = Field(45, description="--queue-timeout: longest wait for a free daemon thread.")
+    # Off by default: with a queue timeout, mod_wsgi holds back the request body until
+    # the daemon has checked the request's wait, one more Apache <-> daemon round trip
+    # per request (docs/benchmarks.md: 15-30% CPU per request on a small response).
+    queue: Seconds = Field(
+        0,
+        description="--queue-timeout: a request that waited longer for a free daemon thread is answered "
+        "504 instead of run (0: off, the default). Costs one more Apache-daemon round trip per request.",
+    )
     connect: Seconds = Field(15, description="--connect-timeout: connecting to the daemon process.")
     graceful: Seconds = Field(15, description="--graceful-timeout: in-flight wait on a graceful restart.")
     eviction: Seconds = Field(0, description="--eviction-timeout: in-flight wait on an eviction restart.")

@@ -19,6 +19,8 @@ _TIMEOUT_FLAGS = (
     ("body_max", "--body-max-timeout"),
     ("body_min_rate", "--body-min-rate"),
     ("socket", "--socket-timeout"),
+    # 0 by default (off): a queue timeout makes mod_wsgi hold the request body back
+    # until the daemon answers "200 Continue", a round trip per request.
     ("queue", "--queue-timeout"),
     ("connect", "--connect-timeout"),
     ("graceful", "--graceful-timeout"),

@@ -133,6 +133,14 @@ def test_default_timeouts_are_passed_too(render_kinds: RenderKinds) -> None:
         assert flag_values(argv, flag) == [str(getattr(defaults, field))], flag
 
 
+def test_queue_timeout_is_off_by_default(render_kinds: RenderKinds) -> None:
+    """--queue-timeout 0: with a queue timeout every request costs one more Apache <->
+    daemon round trip (the "200 Continue" mod_wsgi sends before the body flows), which
+    docs/benchmarks.md measured at 15-30% of a small request's CPU. A spec still sets one."""
+    assert flag_values(command(render_kinds()), "--queue-timeout") == ["0"]
+    assert flag_values(command(render_kinds({"timeouts": {"queue": 45}})), "--queue-timeout") == ["45"]
+
+
 def test_every_limit_flag_carries_its_value(render_kinds: RenderKinds) -> None:
     argv = command(render_kinds({"limits": {k: v for k, (_, v) in LIMIT_FLAGS.items()}}))
     for flag, value in LIMIT_FLAGS.values():
