@@ -54,6 +54,7 @@ import yaml
 from support.harness import APP_IMAGE, DJANGO_IMAGE, hello_manifest
 from support.manifests import deep_merge
 from support.podrun import DOCKER, LABEL, translate
+from support.tables import format_table
 from support.waiting import WaitTimeout, wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
@@ -585,17 +586,7 @@ def report(servers: list[Server], markdown: bool, base_name: str = "express-defa
         f"CPU/req vs {base.name} (paired)",
         "socket errors/non-2xx",
     ]
-    return _table(head, rows, markdown)
-
-
-def _table(head: list[str], rows: list[list[str]], markdown: bool) -> str:
-    if markdown:
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-        lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) for r in [head, *rows]]
-    return "\n".join(lines)
+    return format_table(head, rows, markdown)
 
 
 def profile_report(servers: list[Server], tool: str, markdown: bool) -> str:
@@ -610,7 +601,7 @@ def profile_report(servers: list[Server], tool: str, markdown: bool) -> str:
         head = ["server", "role", "CPU ms per 1k req (perf stat)", "context switches per req"]
     else:
         head = ["server", "role", "syscalls per req", "most frequent, per req"]
-    return _table(head, rows, markdown)
+    return format_table(head, rows, markdown)
 
 
 def main() -> int:
