@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from .api.crd import render_crd_yaml
-from .api.validation import InvalidWsgiApp, policy_warnings, validate
+from .api.validation import InvalidWsgiApp, validate, validate_with_warnings
 from .api.warnings_policy import render_policy_yaml
 from .controller.settings import add_arguments as add_run_arguments
 from .rbac import rbac_yaml
@@ -71,14 +71,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     valid = invalid = warned = 0
     for path, doc in _documents(args.files):
         try:
-            validate(doc)
+            _, warnings = validate_with_warnings(doc, args.namespace)
         except InvalidWsgiApp as err:
             for error in err.errors:
                 print(f"{path}: WsgiApp {err.name}: {error}", file=sys.stderr)
             invalid += 1
             continue
         valid += 1
-        warnings = policy_warnings(doc, args.namespace)
         if warnings:
             print(f"{path}: WsgiApp {doc['metadata']['name']}:", file=sys.stderr)
             for warning in warnings:

@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from invalid_specs import CASES, base_manifest
-from support.specgen import PASS_THROUGH_NEAR_MISSES, PASS_THROUGH_SPEC, Mutation, mutations
+from support.specgen import PASS_THROUGH_NEAR_MISSES, PASS_THROUGH_SPEC, Mutation, bases, mutations
 from wsgi_operator.api.crd import build_crd
 from wsgi_operator.api.validation import InvalidWsgiApp, validate
 from wsgi_operator.api.wsgiapp import WsgiApp
@@ -54,17 +53,6 @@ SEED = int(os.environ.get("WSGI_OPERATOR_DIFF_SEED", 20261130))
 
 #: What the API server answers for a kind it does not serve (a Status, or the bare mux's 404 page).
 _NOT_SERVED = ("the server could not find the requested resource", "404 page not found")
-
-
-def _bases() -> dict[str, dict[str, Any]]:
-    """Valid manifests to mutate: the invalid table's base, the same with every pass-through
-    Kubernetes object set, and every example WsgiApp."""
-    bases = {"base": base_manifest(), "pass-through": base_manifest(PASS_THROUGH_SPEC)}
-    for path in sorted((REPO / "examples").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == "WsgiApp":
-                bases[f"{path.stem}/{doc['metadata']['name']}"] = doc
-    return bases
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +125,7 @@ def _disagreements(kube: Kube, cases: list[tuple[str, dict[str, Any]]]) -> tuple
 
 def test_generated_specs_get_the_same_verdict_offline_and_from_the_api_server(kube, namespace) -> None:
     spec_schema = build_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
-    drawn: list[tuple[Mutation, dict[str, Any]]] = mutations(spec_schema, _bases(), COUNT, SEED)
+    drawn: list[tuple[Mutation, dict[str, Any]]] = mutations(spec_schema, bases(), COUNT, SEED)
     cases = [(m.describe(), _in(manifest, namespace)) for m, manifest in drawn]
     found, accepted = _disagreements(kube, cases)
     refused = len(cases) - accepted

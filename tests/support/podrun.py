@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wsgi_operator.api.validation import quantity_value
+from wsgi_operator.api.cellibrary import quantity_value
 
 #: Debian's client (20.10, BuildKit built in); the first docker on PATH is another one.
 DOCKER = "/usr/bin/docker"

@@ -20,7 +20,14 @@ import itertools
 import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+from invalid_specs import base_manifest
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 #: Strings that break patterns, lengths and formats in different ways.
 STRINGS = (
@@ -426,4 +433,15 @@ def mutations(
         manifest = copy.deepcopy(dict(bases[base]))
         set_path(manifest["spec"], path, copy.deepcopy(value))
         out.append((mutation, manifest))
+    return out
+
+
+def bases() -> dict[str, dict[str, Any]]:
+    """Valid manifests to mutate: the invalid table's base, the same with every pass-through
+    Kubernetes object set, and every example WsgiApp."""
+    out = {"base": base_manifest(), "pass-through": base_manifest(PASS_THROUGH_SPEC)}
+    for path in sorted(EXAMPLES_DIR.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "WsgiApp":
+                out[f"{path.stem}/{doc['metadata']['name']}"] = doc
     return out

@@ -16,10 +16,13 @@ from typing import Any
 import pytest
 
 import invalid_specs
+from support import celpy_reference
 from support.specgen import PASS_THROUGH_NEAR_MISSES, PASS_THROUGH_SPEC
 from wsgi_operator.api.base import IMAGE_REF, NETWORK_CIDR, QUALIFIED_NAME
+from wsgi_operator.api.celcompile import program
+from wsgi_operator.api.cellibrary import parse_cidr
 from wsgi_operator.api.environment import FIELD_PATH
-from wsgi_operator.api.validation import InvalidWsgiApp, _program, parse_cidr, validate
+from wsgi_operator.api.validation import InvalidWsgiApp, validate
 from wsgi_operator.render import render
 
 DIGEST = "@sha256:" + "ab" * 32
@@ -128,7 +131,8 @@ CIDR_EXPRESSIONS = {
 
 @pytest.mark.parametrize(("expression", "expected"), CIDR_EXPRESSIONS.items(), ids=list(CIDR_EXPRESSIONS))
 def test_offline_cidr_library_agrees_with_the_api_server(expression: str, expected: bool) -> None:
-    assert bool(_program(expression).evaluate({})) is expected
+    assert program(expression).evaluate({}) is expected
+    assert celpy_reference.program(expression).evaluate({}) is expected
 
 
 # --- patterns ------------------------------------------------------------------------------------------------------

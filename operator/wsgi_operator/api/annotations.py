@@ -16,8 +16,8 @@ so the API server refuses them when it admits the WsgiApp and
 ``wsgi-operator validate`` refuses the same keys offline. docs/hardening.md
 ("What a WsgiApp author cannot do") lists them.
 
-The patterns are written for both RE2 (the API server) and Python's re
-(cel-python offline): no backslashes (a literal dot is ``[.]``), no lookaround.
+The patterns are RE2 (the API server, and google-re2 offline: celcompile.py),
+written without backslashes (a literal dot is ``[.]``) and without lookaround.
 Every key must also be a qualified name ([prefix/]name, as the API server
 requires of annotation keys), so a variant with a space or an upper-case
 prefix cannot slip past a pattern.

@@ -2,8 +2,10 @@
 
 Types, ranges and patterns come from the pydantic models (which also generate
 the CRD's OpenAPI schema); cross-field rules are the models' CEL expressions,
-evaluated here with cel-python as the API server evaluates them: on the spec
-with the CRD's defaults applied, walking the generated schema. As with
+evaluated as the API server evaluates them: on the spec with the CRD's
+defaults applied, walking the generated schema (only down to the fields that
+have rules, and a rule only where its field is present). Each expression is
+compiled to Python once per process (celcompile.py). As with
 ``kubectl apply``, every error is reported at once, the schema's and the CEL
 rules' alike. A spec that passes both is rendered, and its pods are checked
 against Pod Security "restricted" (podsecurity.py).
@@ -16,20 +18,17 @@ the API server would send as warnings.
 
 from __future__ import annotations
 
-import copy
 import functools
-import ipaddress
 import json
-import re
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import celpy
 from pydantic import ValidationError
 
 from .. import API_VERSION, KIND
 from .base import IMAGE_REF, NETWORK_CIDR, QUALIFIED_NAME
+from .celcompile import EVAL_ERRORS, program
 from .environment import FIELD_PATH
 from .podsecurity import restricted_violations
 from .workload import RESOURCE_NAME
@@ -45,129 +44,16 @@ class InvalidWsgiApp(ValueError):
         super().__init__(f"WsgiApp {name}: " + "; ".join(errors))
 
 
-_SUFFIX = {
-    "": 1,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "P": 1e15,
-    "E": 1e18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
-
-
-def quantity_value(text: str) -> float:
-    """The number a Kubernetes quantity string stands for ("512Mi" -> 536870912.0)."""
-    match = _QUANTITY.match(text)
-    if not match or match.group(2) not in _SUFFIX:
-        raise ValueError(f"not a quantity: {text!r}")
-    return float(match.group(1)) * _SUFFIX[match.group(2)]
-
-
-class Cidr:
-    """A value of the Kubernetes CEL library's CIDR type (k8s.io/apiserver pkg/cel/library/cidr.go):
-    an address and a prefix length, as Go's netip.Prefix; equal when both are."""
-
-    def __init__(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, bits: int) -> None:
-        self.address = address
-        self.bits = bits
-        self.network = ipaddress.ip_network((address, bits), strict=False)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Cidr) and (self.address, self.bits) == (other.address, other.bits)
-
-    def __hash__(self) -> int:
-        return hash((self.address, self.bits))
-
-
-#: What Go's netip.ParsePrefix reads: an address, '/', a prefix length without leading zeros.
-_PREFIX = re.compile(r"^([0-9a-fA-F:.]+)/(0|[1-9][0-9]{0,2})$")
-
-
-def parse_cidr(text: str) -> Cidr:
-    """``cidr(text)`` of the Kubernetes CEL library: netip.ParsePrefix, IPv4-mapped IPv6 refused.
-    ValueError when it does not parse (an evaluation error in CEL)."""
-    match = _PREFIX.match(str(text))
-    if not match:
-        raise ValueError(f"not a CIDR: {text!r}")
-    # ipaddress, like netip, refuses IPv4 octets with leading zeros; a zone ('%') cannot match _PREFIX.
-    address = ipaddress.ip_address(match.group(1))
-    bits = int(match.group(2))
-    if bits > address.max_prefixlen:
-        raise ValueError(f"prefix length out of range: {text!r}")
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        raise ValueError(f"IPv4-mapped IPv6 address {text!r} is not allowed")
-    return Cidr(address, bits)
-
-
-def _is_cidr(text: Any) -> celpy.celtypes.BoolType:
-    try:
-        parse_cidr(str(text))
-    except ValueError:
-        return celpy.celtypes.BoolType(False)
-    return celpy.celtypes.BoolType(True)
-
-
-def _as_cidr(value: Any) -> Cidr:
-    return value if isinstance(value, Cidr) else parse_cidr(str(value))
-
-
-def _contains_cidr(outer: Cidr, inner: Any) -> celpy.celtypes.BoolType:
-    # cidr.Overlaps(other) && cidr.Bits() <= other.Bits(): other lies inside cidr (same family).
-    other = _as_cidr(inner)
-    same_family = outer.network.version == other.network.version
-    return celpy.celtypes.BoolType(
-        same_family and outer.bits <= other.bits and other.network.subnet_of(outer.network)  # type: ignore[arg-type]
-    )
-
-
-# The subset of the Kubernetes CEL libraries the rules use: quantity, and the CIDR library.
-_K8S_FUNCTIONS = {
-    "quantity": lambda s: celpy.celtypes.DoubleType(quantity_value(str(s))),
-    "compareTo": lambda a, b: celpy.celtypes.IntType((a > b) - (a < b)),
-    "isCIDR": _is_cidr,
-    "cidr": lambda s: parse_cidr(str(s)),
-    "containsCIDR": _contains_cidr,
-    "prefixLength": lambda c: celpy.celtypes.IntType(_as_cidr(c).bits),
-    "masked": lambda c: Cidr(_as_cidr(c).network.network_address, _as_cidr(c).bits),
-}
-
-
-_compile_lock = threading.Lock()
-
-
-@functools.cache
-def _compiled(rule: str) -> Any:
-    env = celpy.Environment()
-    return env.program(env.compile(rule), functions=_K8S_FUNCTIONS)
-
-
-def _program(rule: str) -> Any:
-    # The operator validates from several threads; without the lock, threads
-    # racing on a first use would each compile the same program (slow, and
-    # tens of MiB that functools.cache then throws away).
-    with _compile_lock:
-        return _compiled(rule)
-
-
 def _eval(rule: dict[str, Any], activation: dict[str, Any]) -> bool | None:
     """The rule's verdict, or None when it cannot be evaluated."""
     try:
-        result = _program(rule["rule"]).evaluate(activation)
-    except (celpy.CELEvalError, ValueError, TypeError, KeyError):
+        result = program(rule["rule"]).evaluate(activation)
+    except EVAL_ERRORS:
         # A missing or mistyped field, or a quantity the schema refuses too.
         return None
-    if isinstance(result, celpy.CELEvalError):
+    if type(result) is not bool:
         return None
-    return bool(result)
+    return result
 
 
 @functools.cache
@@ -199,35 +85,89 @@ def _prune_nulls(schema: dict[str, Any], value: Any) -> None:
             _prune_nulls(schema["items"], item)
 
 
-def _apply_defaults(schema: dict[str, Any], value: Any) -> None:
+@dataclass(frozen=True)
+class _Node:
+    """A schema node as a walk of the spec needs it: what the node itself holds (its
+    CEL rules, or its properties' defaults), and only the children below which
+    there is more (the walk skips the rest of the spec)."""
+
+    own: tuple[Any, ...]
+    properties: tuple[tuple[str, _Node], ...]
+    values: _Node | None  # of a map (additionalProperties)
+    items: _Node | None  # of a list
+
+
+def _pruned(schema: dict[str, Any], own: Callable[[dict[str, Any]], tuple[Any, ...]]) -> _Node | None:
+    properties = tuple(
+        (key, node) for key, sub in (schema.get("properties") or {}).items() if (node := _pruned(sub, own)) is not None
+    )
+    extra = schema.get("additionalProperties")
+    values = _pruned(extra, own) if isinstance(extra, dict) and "properties" not in schema else None
+    items = _pruned(schema["items"], own) if isinstance(schema.get("items"), dict) else None
+    mine = own(schema)
+    if not (mine or properties or values or items):
+        return None
+    return _Node(mine, properties, values, items)
+
+
+def _defaults_of(schema: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((key, sub["default"]) for key, sub in (schema.get("properties") or {}).items() if "default" in sub)
+
+
+def _rules_of(schema: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    return tuple(schema.get("x-kubernetes-validations") or ())
+
+
+@functools.cache
+def _spec_defaults() -> _Node:
+    node = _pruned(_spec_schema(), _defaults_of)
+    assert node is not None, "the spec schema has no defaults"
+    return node
+
+
+@functools.cache
+def _spec_rules() -> _Node:
+    node = _pruned(_spec_schema(), _rules_of)
+    assert node is not None, "the spec schema has no CEL rules"
+    return node
+
+
+def _json_copy(value: Any) -> Any:
+    # copy.deepcopy, for JSON values only, in a fraction of its time.
+    if type(value) is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_json_copy(v) for v in value]
+    return value
+
+
+def _apply_defaults(node: _Node, value: Any) -> None:
     """Structural defaulting as the API server does it, in place: every missing field
     with a default gets it, outside in (a defaulted object gets its fields' defaults)."""
     if isinstance(value, dict):
-        props = schema.get("properties")
-        if props is not None:
-            for key, sub in props.items():
-                if key not in value and "default" in sub:
-                    value[key] = copy.deepcopy(sub["default"])
-                if key in value:
-                    _apply_defaults(sub, value[key])
-        elif isinstance(schema.get("additionalProperties"), dict):
+        for key, default in node.own:
+            if key not in value:
+                value[key] = _json_copy(default)
+        for key, sub in node.properties:
+            if key in value:
+                _apply_defaults(sub, value[key])
+        if node.values is not None:
             for item in value.values():
-                _apply_defaults(schema["additionalProperties"], item)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+                _apply_defaults(node.values, item)
+    elif isinstance(value, list) and node.items is not None:
         for item in value:
-            _apply_defaults(schema["items"], item)
+            _apply_defaults(node.items, item)
 
 
-def _cel_errors(schema: dict[str, Any], value: Any, path: str, typed: bool) -> Iterator[str]:
+def _cel_errors(node: _Node, value: Any, path: str, typed: bool) -> Iterator[str]:
     """A message for every CEL rule of the schema broken by ``value`` (defaulted), at
     ``path`` and below: the API server's walk. ``typed`` says the value passed the
     schema, so a rule that cannot be evaluated is a bug here; otherwise (a value the
     schema refuses too, such as a malformed quantity) it is reported against the
     rule, as the API server does."""
-    rules = schema.get("x-kubernetes-validations") or ()
-    if rules and isinstance(value, dict):
-        activation = {"self": celpy.json_to_cel(value)}
-        for rule in rules:
+    if isinstance(value, dict):
+        activation = {"self": value}
+        for rule in node.own:
             verdict = _eval(rule, activation)
             if verdict is None and typed:
                 raise RuntimeError(f"CEL rule {rule['rule']!r} failed to evaluate at {path}")
@@ -238,25 +178,22 @@ def _cel_errors(schema: dict[str, Any], value: Any, path: str, typed: bool) -> I
                 if verdict is None:
                     message += " (the rule could not be evaluated on the invalid value)"
                 yield message if message.startswith(where) else f"{where}: {message}"
-    if isinstance(value, dict):
-        for key, sub in (schema.get("properties") or {}).items():
+        for key, sub in node.properties:
             if key in value:
                 yield from _cel_errors(sub, value[key], f"{path}.{key}", typed)
-        extra = schema.get("additionalProperties")
-        if isinstance(extra, dict) and "properties" not in schema:
+        if node.values is not None:
             for key, item in value.items():
-                yield from _cel_errors(extra, item, f"{path}[{key}]", typed)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+                yield from _cel_errors(node.values, item, f"{path}[{key}]", typed)
+    elif isinstance(value, list) and node.items is not None:
         for i, item in enumerate(value):
-            yield from _cel_errors(schema["items"], item, f"{path}[{i}]", typed)
+            yield from _cel_errors(node.items, item, f"{path}[{i}]", typed)
 
 
 def cel_errors(spec: Any, typed: bool = True) -> list[str]:
-    """Every CEL rule of the CRD that ``spec`` (as sent, before defaulting) breaks."""
-    value = copy.deepcopy(spec)
-    schema = _spec_schema()
-    _apply_defaults(schema, value)
-    return list(_cel_errors(schema, value, "spec", typed))
+    """Every CEL rule of the CRD that ``spec`` (as sent, null fields pruned) breaks. The CRD's
+    defaults are applied to ``spec`` first, in place, as the API server applies them."""
+    _apply_defaults(_spec_defaults(), spec)
+    return list(_cel_errors(_spec_rules(), spec, "spec", typed))
 
 
 #: Schema errors after which the API server does not evaluate the CEL rules
@@ -365,6 +302,19 @@ def validate(obj: Any, pod_security: bool = True) -> WsgiApp:
     which a line then says. When both pass, the rendered pods are checked
     against Pod Security "restricted" (``pod_security``).
     """
+    return _validated(obj, pod_security)[0]
+
+
+def validate_with_warnings(obj: Any, namespace: str = "default") -> tuple[WsgiApp, list[str]]:
+    """``validate(obj)`` and then ``policy_warnings(obj, namespace)`` (what ``wsgi-operator
+    validate`` says of a document), the manifest read and defaulted once for both."""
+    app, doc = _validated(obj, True)
+    return app, _warnings_of(doc, namespace)
+
+
+def _validated(obj: Any, pod_security: bool) -> tuple[WsgiApp, dict[str, Any]]:
+    """``validate``'s work: the app, and the manifest as the API server stores it (JSON
+    values, null fields pruned, the CRD's defaults applied to spec)."""
     if not isinstance(obj, dict):
         raise InvalidWsgiApp("?", ["document is not a mapping"])
     name = str((obj.get("metadata") or {}).get("name", "?"))
@@ -385,20 +335,21 @@ def validate(obj: Any, pod_security: bool = True) -> WsgiApp:
         if blocked:
             errors.append(CEL_NOT_CHECKED)
         else:
+            # doc is this call's own copy, and the model was parsed from its JSON text: default it in place.
             errors += cel_errors(doc["spec"], typed=app is not None)
     if app is not None and not errors and pod_security:
         errors += pod_security_errors(app)
     if errors or app is None:
         raise InvalidWsgiApp(name, errors or ["spec: missing or not a mapping"])
-    return app
+    return app, doc
 
 
 @functools.cache
-def _warning_programs() -> tuple[tuple[Any, str], ...]:
+def _warnings() -> tuple[tuple[str, str], ...]:
     # Imported here: warnings_policy imports crd, which imports the models.
     from .warnings_policy import warning_rules
 
-    return tuple((_program(w.expression), w.message) for w in warning_rules())
+    return tuple((w.expression, w.message) for w in warning_rules())
 
 
 def policy_warnings(obj: dict[str, Any], namespace: str = "default") -> list[str]:
@@ -411,20 +362,25 @@ def policy_warnings(obj: dict[str, Any], namespace: str = "default") -> list[str
     has none (as ``kubectl apply -n`` does; kubectl's default is "default").
     """
     doc = _as_json(obj)
+    _prune_nulls(_spec_schema(), doc.get("spec"))
+    _apply_defaults(_spec_defaults(), doc.get("spec"))
+    return _warnings_of(doc, namespace)
+
+
+def _warnings_of(doc: dict[str, Any], namespace: str) -> list[str]:
+    """``policy_warnings`` of ``doc``, this call's own copy, pruned and defaulted already."""
     metadata = doc.setdefault("metadata", {})
     if not metadata.get("namespace"):
         metadata["namespace"] = namespace
-    _prune_nulls(_spec_schema(), doc.get("spec"))
-    _apply_defaults(_spec_schema(), doc.get("spec"))
-    activation = {"object": celpy.json_to_cel(doc)}
+    activation = {"object": doc}
     out = []
-    for program, message in _warning_programs():
+    for expression, message in _warnings():
         try:
-            verdict = program.evaluate(activation)
-        except (celpy.CELEvalError, ValueError, TypeError, KeyError) as err:
+            verdict = program(expression).evaluate(activation)
+        except EVAL_ERRORS as err:
             raise RuntimeError(f"warning {message!r} failed to evaluate: {err}") from err
-        if isinstance(verdict, celpy.CELEvalError):
-            raise RuntimeError(f"warning {message!r} failed to evaluate: {verdict}")
-        if not bool(verdict):
+        if type(verdict) is not bool:
+            raise RuntimeError(f"warning {message!r} is not a bool: {verdict!r}")
+        if not verdict:
             out.append(message)
     return out
