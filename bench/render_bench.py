@@ -1,18 +1,23 @@
-"""Render benchmark: 1,000 distinct WsgiApps through the renderer.
+"""Render benchmark: 1,000 distinct WsgiApps through the renderer and the offline validation.
 
-Run: `make bench`, or `PYTHONPATH=tests .venv/bin/python bench/render_bench.py [COUNT]` (imports tests/support).
-Prints a table; it asserts nothing (the unit tests never time anything).
+Run: `make bench`, or `PYTHONPATH=tests .venv/bin/python bench/render_bench.py [COUNT] [--rounds N]`
+(imports tests/support). Prints a table; it asserts nothing (the unit tests never time anything).
+The stages run interleaved, round after round; the table has the median of the rounds (wall
+clock, and the process's CPU time, which says more on a machine others share) and the range.
 
-  render only      render() on already-parsed models (no validation at all)
-  parse+render     WsgiApp.parse() (pydantic: types, ranges, patterns) then render()
-  validate+render  validation.validate() (pydantic + the CRD's CEL rules via cel-python)
-                   then render(): what `wsgi-operator render` does per document
-  dump YAML        cli.dump_all() of each app's objects (what `render` prints)
+  render only        render() on already-parsed models (no validation at all)
+  parse+render       WsgiApp.parse() (pydantic: types, ranges, patterns) then render()
+  validate+warnings  validation.validate_with_warnings(): pydantic, every CEL rule of the CRD,
+                     Pod Security "restricted" on the rendered pods, and the warnings policy:
+                     what `wsgi-operator validate` does per document (YAML parsing aside)
+  validate+render    validation.validate() then render(): what `wsgi-operator render` does
+  dump YAML          cli.dump_all() of each app's objects (what `render` prints)
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +25,7 @@ from typing import Any
 
 from support.manifests import DELETE, wsgiapp_manifest
 from wsgi_operator.api import WsgiApp
-from wsgi_operator.api.validation import validate
+from wsgi_operator.api.validation import validate, validate_with_warnings
 from wsgi_operator.cli import dump_all
 from wsgi_operator.render import render
 
@@ -60,35 +65,45 @@ def manifest(i: int) -> dict[str, Any]:
     return wsgiapp_manifest(name, f"ns-{i % 50}", spec, metadata={"uid": f"00000000-0000-4000-8000-{i:012d}"})
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, result) of ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    return time.perf_counter() - start, result
+    return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
-    count = parser.parse_args(argv).count
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage, interleaved (default 3)")
+    args = parser.parse_args(argv)
+    count = args.count
     manifests = [manifest(i) for i in range(count)]
     apps = [validate(m) for m in manifests]  # parse once, outside the timings below
-    render(apps[0])  # warm caches (compiled CEL programs are cached by validation, too)
+    rendered = [render(a) for a in apps]  # warm caches (compiled CEL programs are cached by validation, too)
 
-    rows = []
-    t, rendered = timed(lambda: [render(a) for a in apps])
-    rows.append(("render only", t))
-    t, _ = timed(lambda: [render(WsgiApp.parse(m)) for m in manifests])
-    rows.append(("parse+render", t))
-    t, _ = timed(lambda: [render(validate(m)) for m in manifests])
-    rows.append(("validate+render", t))
-    t, _ = timed(lambda: [dump_all(objs) for objs in rendered])
-    rows.append(("dump YAML", t))
+    stages: list[tuple[str, Callable[[], Any]]] = [
+        ("render only", lambda: [render(a) for a in apps]),
+        ("parse+render", lambda: [render(WsgiApp.parse(m)) for m in manifests]),
+        ("validate+warnings", lambda: [validate_with_warnings(m) for m in manifests]),
+        ("validate+render", lambda: [render(validate(m)) for m in manifests]),
+        ("dump YAML", lambda: [dump_all(objs) for objs in rendered]),
+    ]
+    walls: dict[str, list[float]] = {name: [] for name, _ in stages}
+    cpus: dict[str, list[float]] = {name: [] for name, _ in stages}
+    for _ in range(args.rounds):
+        for name, fn in stages:
+            wall, cpu, _ = timed(fn)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
 
     objects = sum(len(objs) for objs in rendered)
-    print(f"{count} WsgiApps, {objects} objects rendered (Python {sys.version.split()[0]})")
-    print(f"{'stage':<18}{'count':>7}{'total s':>10}{'per app ms':>12}")
-    for stage, seconds in rows:
-        print(f"{stage:<18}{count:>7}{seconds:>10.3f}{seconds / count * 1000:>12.3f}")
+    print(f"{count} WsgiApps, {objects} objects rendered, {args.rounds} rounds (Python {sys.version.split()[0]})")
+    print(f"{'stage':<19}{'wall s':>8}{'range':>15}{'cpu s':>8}{'per app ms':>12}")
+    for name, _ in stages:
+        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
+        spread = f"{min(walls[name]):.3f}-{max(walls[name]):.3f}"
+        print(f"{name:<19}{wall:>8.3f}{spread:>15}{cpu:>8.3f}{wall / count * 1000:>12.3f}")
     return 0
 
 
