@@ -24,11 +24,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from render_bench import manifest
+from render_bench import manifest, timed
 
 from support import celpy_reference
 from wsgi_operator.api import validation
@@ -122,12 +121,6 @@ def _cel_expr_python() -> tuple[Callable[[str], bool], Callable[[str, dict[str, 
     return supported, evaluate
 
 
-def _time(evaluate: Callable[[str, dict[str, Any]], Any], todo: list[Pair]) -> tuple[float, float, list[Any]]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    verdicts = [_verdict(evaluate, e, a) for e, a in todo]
-    return time.perf_counter() - wall, time.process_time() - cpu, verdicts
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
@@ -140,12 +133,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for e, _ in todo:
         program(e)  # compile outside the timings, as validation does once per process
-    wall, cpu, compiled = _time(lambda e, a: program(e).evaluate(a), todo)
+    wall, cpu, compiled = timed(lambda: [_verdict(lambda e, a: program(e).evaluate(a), e, a) for e, a in todo])
     rows = [("compiled", len(todo), wall, cpu)]
     sub = todo[: round(per_app * args.celpy)]
     for e, _ in sub:
         celpy_reference.program(e)
-    wall, cpu, reference = _time(lambda e, a: celpy_reference.program(e).evaluate(a), sub)
+    wall, cpu, reference = timed(
+        lambda: [_verdict(lambda e, a: celpy_reference.program(e).evaluate(a), e, a) for e, a in sub]
+    )
     rows.append(("cel-python", len(sub), wall, cpu))
     same = sum(r == c for r, c in zip(reference, compiled[: len(sub)], strict=True))
     agree = [f"cel-python agrees with compiled on {same} of {len(sub)}"]
@@ -155,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         supported, evaluate = cpp
         mine = [(i, p) for i, p in enumerate(todo) if supported(p[0])]
-        wall, cpu, verdicts = _time(evaluate, [p for _, p in mine])
+        wall, cpu, verdicts = timed(lambda: [_verdict(evaluate, e, a) for _, (e, a) in mine])
         rows.append(("cel-expr-python", len(mine), wall, cpu))
         same = sum(v == compiled[i] for v, (i, _) in zip(verdicts, mine, strict=True))
         agree.append(f"cel-expr-python agrees with compiled on {same} of {len(mine)} (left out: cidr() rules)")

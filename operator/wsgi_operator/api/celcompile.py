@@ -92,40 +92,24 @@ def _cond(value: Any) -> bool:
     raise CelError("the condition of ?: is not a bool")
 
 
-def _or(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
+def _logical(decisive: bool, left: Callable[[], Any], right: Callable[[], Any]) -> bool:
+    """``left || right`` (``decisive`` true) or ``left && right`` (false): the decisive value on
+    either side wins over an error on the other; otherwise both must be bools."""
     try:
         a = left()
     except _ERRORS as err:
         a = err
-    if a is True:
-        return True
+    if a is decisive:
+        return decisive
     try:
         b = right()
     except _ERRORS as err:
         b = err
-    if b is True:
-        return True
-    if a is False and b is False:
-        return False
-    raise CelError("_||_ on an error or a value that is not a bool")
-
-
-def _and(left: Callable[[], Any], right: Callable[[], Any]) -> bool:
-    try:
-        a = left()
-    except _ERRORS as err:
-        a = err
-    if a is False:
-        return False
-    try:
-        b = right()
-    except _ERRORS as err:
-        b = err
-    if b is False:
-        return False
-    if a is True and b is True:
-        return True
-    raise CelError("_&&_ on an error or a value that is not a bool")
+    if b is decisive:
+        return decisive
+    if a is not decisive and b is not decisive and type(a) is bool and type(b) is bool:
+        return not decisive
+    raise CelError("_||_ or _&&_ on an error or a value that is not a bool")
 
 
 def _not(value: Any) -> bool:
@@ -268,7 +252,9 @@ def _range(value: Any) -> Any:
     raise CelError(f"a macro over a {type(value).__name__}")
 
 
-def _all(value: Any, predicate: Callable[[Any], Any]) -> bool:
+def _quantified(decisive: bool, value: Any, predicate: Callable[[Any], Any]) -> bool:
+    """``value.exists(x, predicate)`` (``decisive`` true) or ``value.all(x, predicate)``
+    (false): like a chain of ``||`` or ``&&`` over the elements (a map's keys)."""
     failed = False
     for item in _range(value):
         try:
@@ -276,28 +262,12 @@ def _all(value: Any, predicate: Callable[[Any], Any]) -> bool:
         except _ERRORS:
             failed = True
             continue
-        if verdict is False:
-            return False
-        failed = failed or verdict is not True
+        if verdict is decisive:
+            return decisive
+        failed = failed or type(verdict) is not bool
     if failed:
-        raise CelError("all(): a predicate failed to evaluate")
-    return True
-
-
-def _exists(value: Any, predicate: Callable[[Any], Any]) -> bool:
-    failed = False
-    for item in _range(value):
-        try:
-            verdict = predicate(item)
-        except _ERRORS:
-            failed = True
-            continue
-        if verdict is True:
-            return True
-        failed = failed or verdict is not False
-    if failed:
-        raise CelError("exists(): a predicate failed to evaluate")
-    return False
+        raise CelError("all() or exists(): a predicate failed to evaluate")
+    return not decisive
 
 
 def _exists_one(value: Any, predicate: Callable[[Any], Any]) -> bool:
@@ -311,8 +281,8 @@ def _exists_one(value: Any, predicate: Callable[[Any], Any]) -> bool:
 
 
 #: The functions the generated code calls, by name.
-_HELPERS = (_type, _cond, _or, _and, _not, _eq, _ne, _lt, _le, _gt, _ge, _in, _add, _sel, _has, _index, _size)
-_HELPERS += (_starts_with, _ends_with, _contains, _matches, _all, _exists, _exists_one)
+_HELPERS = (_type, _cond, _logical, _not, _eq, _ne, _lt, _le, _gt, _ge, _in, _add, _sel, _has, _index, _size)
+_HELPERS += (_starts_with, _ends_with, _contains, _matches, _quantified, _exists_one)
 #: The names the generated code sees.
 _RUNTIME: dict[str, Any] = {f.__name__: f for f in _HELPERS} | {
     "_T": _TYPES,
@@ -333,7 +303,7 @@ _BINARY = {
     "addition_add": "_add",
 }
 _STRING_METHODS = {"startsWith": "_starts_with", "endsWith": "_ends_with", "contains": "_contains"}
-_MACROS = {"all": "_all", "exists": "_exists", "exists_one": "_exists_one"}
+_MACROS = {"all": "_quantified(False, ", "exists": "_quantified(True, ", "exists_one": "_exists_one("}
 
 
 class _Compiler:
@@ -359,9 +329,8 @@ class _Compiler:
             cond, yes, no = (self.compile(k, scope) for k in kids)
             return f"(({yes}) if _cond({cond}) else ({no}))"
         if node in ("conditionalor", "conditionaland"):
-            helper = "_or" if node == "conditionalor" else "_and"
             left, right = (self.compile(k, scope) for k in kids)
-            return f"{helper}(lambda: {left}, lambda: {right})"
+            return f"_logical({node == 'conditionalor'}, lambda: {left}, lambda: {right})"
         if node in ("relation", "addition", "multiplication"):
             op, right_tree = kids
             if op.data not in _BINARY:
@@ -448,7 +417,7 @@ class _Compiler:
             if not (isinstance(var, lark.Tree) and var.data == "ident"):
                 raise self.unsupported(f"{name}() without a variable")
             var_name = str(var.children[0])
-            return f"{_MACROS[name]}({target}, lambda v_{var_name}: {self.compile(body, scope | {var_name})})"
+            return f"{_MACROS[name]}{target}, lambda v_{var_name}: {self.compile(body, scope | {var_name})})"
         compiled = [self.compile(a, scope) for a in args]
         if name in _STRING_METHODS and len(args) == 1:
             return f"{_STRING_METHODS[name]}({target}, {compiled[0]})"
