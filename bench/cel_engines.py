@@ -30,6 +30,7 @@ from typing import Any
 from render_bench import manifest, timed
 
 from support import celpy_reference
+from support.tables import format_table
 from wsgi_operator.api import validation
 from wsgi_operator.api.celcompile import EVAL_ERRORS, program
 
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
     parser.add_argument("--celpy", type=int, default=50, help="apps to time cel-python on (slow; default 50)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     todo = pairs(args.count)
     per_app = len(todo) / args.count
@@ -156,9 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         agree.append(f"cel-expr-python agrees with compiled on {same} of {len(mine)} (left out: cidr() rules)")
 
     print(f"{args.count} WsgiApps: {len(todo)} rule evaluations ({per_app:.1f} per app), {vacuous} vacuous")
-    print(f"{'engine':<17}{'evals':>8}{'wall s':>9}{'cpu s':>8}{'us/eval':>9}{'ms/app':>8}")
-    for name, n, wall, cpu in rows:
-        print(f"{name:<17}{n:>8}{wall:>9.3f}{cpu:>8.3f}{cpu / n * 1e6:>9.2f}{cpu / n * per_app * 1e3:>8.3f}")
+    table = [
+        (name, str(n), f"{wall:.3f}", f"{cpu:.3f}", f"{cpu / n * 1e6:.2f}", f"{cpu / n * per_app * 1e3:.3f}")
+        for name, n, wall, cpu in rows
+    ]
+    print(format_table(["engine", "evals", "wall s", "cpu s", "us/eval", "ms/app"], table, args.markdown))
     print("\n".join(agree))
     return 0
 

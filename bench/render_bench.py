@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from support.manifests import DELETE, wsgiapp_manifest
+from support.tables import format_table
 from wsgi_operator.api import WsgiApp
 from wsgi_operator.api.validation import validate, validate_with_warnings
 from wsgi_operator.cli import dump_all
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage, interleaved (default 3)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     count = args.count
     manifests = [manifest(i) for i in range(count)]
@@ -99,11 +101,17 @@ def main(argv: list[str] | None = None) -> int:
 
     objects = sum(len(objs) for objs in rendered)
     print(f"{count} WsgiApps, {objects} objects rendered, {args.rounds} rounds (Python {sys.version.split()[0]})")
-    print(f"{'stage':<19}{'wall s':>8}{'range':>15}{'cpu s':>8}{'per app ms':>12}")
-    for name, _ in stages:
-        wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
-        spread = f"{min(walls[name]):.3f}-{max(walls[name]):.3f}"
-        print(f"{name:<19}{wall:>8.3f}{spread:>15}{cpu:>8.3f}{wall / count * 1000:>12.3f}")
+    rows = [
+        (
+            name,
+            f"{statistics.median(walls[name]):.3f}",
+            f"{min(walls[name]):.3f}-{max(walls[name]):.3f}",
+            f"{statistics.median(cpus[name]):.3f}",
+            f"{statistics.median(walls[name]) / count * 1000:.3f}",
+        )
+        for name, _ in stages
+    ]
+    print(format_table(["stage", "wall s", "range", "cpu s", "per app ms"], rows, args.markdown))
     return 0
 
 
