@@ -21,13 +21,12 @@ true without evaluating, the evaluations that skipping such rules would save.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from render_bench import manifest, timed
+from render_bench import arguments, manifest, timed
 
 from support import celpy_reference
 from support.tables import format_table
@@ -123,10 +122,8 @@ def _cel_expr_python() -> tuple[Callable[[str], bool], Callable[[str, dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
+    parser = arguments(__doc__)
     parser.add_argument("--celpy", type=int, default=50, help="apps to time cel-python on (slow; default 50)")
-    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = parser.parse_args(argv)
     todo = pairs(args.count)
     per_app = len(todo) / args.count

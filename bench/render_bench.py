@@ -73,11 +73,17 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over the bench's WsgiApps: how many, and --markdown."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("count", nargs="?", type=int, default=1000, help="how many WsgiApps (default 1000)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage, interleaved (default 3)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = arguments(__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every stage, interleaved (default 3)")
     args = parser.parse_args(argv)
     count = args.count
     manifests = [manifest(i) for i in range(count)]
