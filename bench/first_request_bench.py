@@ -84,7 +84,7 @@ import urllib3
 from kubernetes import client, config, watch
 
 from support.django_node import DJANGO_IMAGE, bind_claims, django_app, example_claims, hostpath_volumes, pod_identity
-from support.kubectl import Kubectl, cluster_sh
+from support.kubectl import Kubectl, cluster_sh, install_crd
 from support.operator_process import OperatorProcess
 from support.realnode import (
     APP_LABEL,
@@ -95,7 +95,6 @@ from support.realnode import (
     Namespace,
     hello_app,
     ingress_get,
-    install_crd,
     restricted_namespace,
 )
 from support.rendered import container

@@ -64,6 +64,7 @@ from typing import Any
 
 from kubernetes import client, config
 
+from support.kubectl import Kubectl, install_crd
 from support.manifests import wsgiapp_manifest
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -74,7 +75,6 @@ from wsgi_operator.render import render
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_SH = REPO / "hack" / "k8s" / "cluster.sh"
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 APP_LABEL = "wsgi-operator.io/app"
 GROUP, VERSION, PLURAL = "wsgi-operator.io", "v1alpha1", "wsgiapps"
 PODS_PER_NODE = 100
@@ -463,8 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     kubeconfig = os.environ.get("WSGI_OPERATOR_KUBECONFIG") or sh("bash", str(CLUSTER_SH), "kubeconfig")
     kubectl = [os.environ.get("WSGI_OPERATOR_KUBECTL") or sh("bash", str(CLUSTER_SH), "which", "kubectl")]
     kubectl.append(f"--kubeconfig={kubeconfig}")
-    sh(*kubectl, "apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    sh(*kubectl, "wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(Kubectl(Path(kubectl[0]), Path(kubeconfig)))
     api = config.new_client_from_config(config_file=kubeconfig)
     rows = []
     for n in args.counts:

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support.kubectl import Kubectl, cluster_sh
+from support.kubectl import Kubectl, cluster_sh, install_crd
 from support.load import Load, LoadResult
 from support.operator_process import OperatorProcess
 from support.realnode import (
@@ -49,7 +49,6 @@ from support.realnode import (
     RUNTIME_IMAGE,
     Namespace,
     hello_app,
-    install_crd,
     restricted_namespace,
     wait_ingress,
 )

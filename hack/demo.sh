@@ -141,7 +141,11 @@ helm=("$("${cluster}" which helm)" --kubeconfig "${kubeconfig}")
 
 log "installing the WsgiApp CRD"
 "${kubectl[@]}" apply --server-side --force-conflicts -f "${REPO_ROOT}/crds/wsgiapps.wsgi-operator.io.yaml" >/dev/null
-"${kubectl[@]}" wait --for=condition=Established crd/wsgiapps.wsgi-operator.io --timeout=60s >/dev/null
+deadline=$((SECONDS + 60))
+until crds_established "${kubectl[@]}" -- wsgiapps.wsgi-operator.io; do
+  ((SECONDS < deadline)) || die "the WsgiApp CRD is not Established after 60 s"
+  sleep 0.5
+done
 # Namespaced mode: the watched namespaces exist before the operator's Roles go in.
 demo::namespace "${HELLO_NAMESPACE}"
 demo::namespace "${DJANGO_NAMESPACE}"

@@ -46,3 +46,23 @@ apt_install() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+# crds_established KUBECTL... -- CRD...: succeeds when every named
+# CustomResourceDefinition is Established; KUBECTL is the command (with its
+# flags) that reaches the cluster. For a polling loop, rather than `kubectl
+# wait --for=condition=Established`, which fails at once (".status.conditions
+# accessor error: <nil>") when it reads a CRD created a moment before, whose
+# conditions are still null: every fresh cluster.
+crds_established() {
+  local -a kubectl=()
+  while [[ "$1" != -- ]]; do
+    kubectl+=("$1")
+    shift
+  done
+  shift
+  local crd
+  for crd in "$@"; do
+    [[ "$("${kubectl[@]}" get "crd/${crd}" \
+      -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" == True ]] || return 1
+  done
+}

@@ -446,9 +446,8 @@ node::up() {
     node::render coredns.yaml
   } | kubectl_ apply --server-side --force-conflicts -f - >/dev/null
   kubectl_ apply --server-side --force-conflicts -f "${K8S_GATEWAY_CRDS}" >/dev/null
-  kubectl_ wait --for=condition=Established --timeout=60s \
-    crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
-    crd/httproutes.gateway.networking.k8s.io >/dev/null
+  wait_for kube-apiserver "the Gateway API CRDs to be Established" crds_established kubectl_ -- \
+    gatewayclasses.gateway.networking.k8s.io gateways.gateway.networking.k8s.io httproutes.gateway.networking.k8s.io
   node::render traefik.yaml | kubectl_ apply --server-side --force-conflicts -f - >/dev/null
 
   node::start_containerd

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from support.apiproxy import HoldingProxy
+from support.kubectl import install_crd
 from support.manifests import wsgiapp_manifest
 from support.operator_process import OperatorProcess
 from support.waiting import wait_for
@@ -36,8 +37,6 @@ from wsgi_operator.controller.main import operate
 from wsgi_operator.controller.settings import OperatorSettings
 from wsgi_operator.kinds import CHILD_KINDS, group_resources
 
-REPO = Path(__file__).parents[2]
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 APP_LABEL = "wsgi-operator.io/app"
 
 
@@ -117,8 +116,7 @@ class Cluster:
 @pytest.fixture(scope="session")
 def wsgiapp_crd(kubectl: Any) -> None:
     """The committed CRD (crds/), applied server-side and Established."""
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
 
 
 @pytest.fixture(scope="session")

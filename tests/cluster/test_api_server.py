@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from invalid_specs import CASES
+from support.kubectl import install_crd
 from support.waiting import wait_for
 from wsgi_operator.api.validation import validate
 from wsgi_operator.render import render
 
 REPO = Path(__file__).parents[2]
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 
@@ -44,8 +44,7 @@ def in_namespace(doc: dict[str, Any], namespace: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def crd_installed(kubectl) -> None:
     """The generated CRD, applied server-side and Established."""
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
     # Established comes a moment before the schema is published in the
     # OpenAPI document that `kubectl explain` (and field validation) read.
     wait_for("the WsgiApp schema in OpenAPI", lambda: kubectl("explain", "wsgiapp", check=False).returncode == 0)

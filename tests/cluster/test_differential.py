@@ -34,6 +34,7 @@ from typing import Any
 import pytest
 
 from invalid_specs import CASES, base_manifest
+from support.kubectl import install_crd
 from support.specgen import PASS_THROUGH_NEAR_MISSES, PASS_THROUGH_SPEC, Mutation, bases, mutations
 from wsgi_operator.api.crd import build_crd
 from wsgi_operator.api.validation import InvalidWsgiApp, validate
@@ -42,8 +43,6 @@ from wsgi_operator.controller.apply import ApiError, Kube, resource_of
 from wsgi_operator.kinds import WSGIAPP
 from wsgi_operator.render import render
 
-REPO = Path(__file__).parents[2]
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 #: What `kubectl apply` sends (its --validate=strict default): an unknown field is an error, not a
 #: warning and a silently pruned field. Dry run: nothing is stored.
 STRICT_DRY_RUN = [("dryRun", "All"), ("fieldValidation", "Strict")]
@@ -59,8 +58,7 @@ _NOT_SERVED = ("the server could not find the requested resource", "404 page not
 def kube(kubeconfig: Path, kubectl) -> Kube:
     from kubernetes import client, config
 
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
     cfg = client.Configuration()
     config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
     return Kube(cfg, field_manager="differential-test")

@@ -27,14 +27,13 @@ import pytest
 import yaml
 
 import invalid_specs
-from support.kubectl import Kubectl, cluster_sh
+from support.kubectl import Kubectl, cluster_sh, install_crd
 from support.manifests import DELETE
 from support.waiting import wait_for
 from wsgi_operator.api.validation import policy_warnings, validate
 from wsgi_operator.api.warnings_policy import POLICY_NAME, SERVER_PREFIX, warning_rules
 
 REPO = Path(__file__).parents[2]
-CRD = REPO / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 POLICY = REPO / "crds" / "wsgiapp-warnings.wsgi-operator.io.yaml"
 CHART = REPO / "charts" / "wsgi-operator"
 #: kubectl's rendering of one warning of the API server: "Warning: <policy prefix><field>: <message>".
@@ -94,8 +93,7 @@ SPECS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 @pytest.fixture(scope="module")
 def warnings_policy(kubectl: Kubectl) -> Iterator[None]:
     """The generated CRD and warnings policy, applied server-side; the policy removed at the end."""
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
+    install_crd(kubectl)
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(POLICY))
     try:
         # The API server picks a new policy up from its informer a moment later.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from support.kubectl import Kubectl, cluster_sh
+from support.kubectl import Kubectl, cluster_sh, install_crd
 from support.operator_process import OperatorProcess
 from support.realnode import (
     HELLO_IMAGE,
@@ -36,7 +36,6 @@ from support.realnode import (
     RESTRICTED,
     RUNTIME_IMAGE,
     Namespace,
-    install_crd,
     restricted_namespace,
 )
 from support.waiting import wait_for

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.waiting import wait_for
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SH = REPO_ROOT / "hack" / "k8s" / "cluster.sh"
+#: The generated CRD of WsgiApp.
+CRD = REPO_ROOT / "crds" / "wsgiapps.wsgi-operator.io.yaml"
+CRD_NAME = "wsgiapps.wsgi-operator.io"
 
 
 def cluster_sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -47,3 +53,20 @@ class Kubectl:
         if check and proc.returncode != 0:
             raise KubectlError(proc.returncode, cmd, proc.stdout, proc.stderr)
         return proc
+
+
+def install_crd(kubectl: Kubectl, timeout: float = 60) -> None:
+    """Apply the generated WsgiApp CRD (server-side) and wait until it is Established.
+
+    Polled, not ``kubectl wait --for=condition=Established``: that fails at once
+    (".status.conditions accessor error: <nil>") when it reads a CRD created a
+    moment ago, whose conditions are still null, which is every fresh cluster.
+    """
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+
+    def established() -> bool:
+        crd = json.loads(kubectl("get", f"crd/{CRD_NAME}", "-o", "json").stdout)
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+
+    wait_for(f"CRD {CRD_NAME} to be Established", established, timeout)

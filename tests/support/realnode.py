@@ -21,7 +21,6 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from support.kubectl import Kubectl
@@ -29,8 +28,6 @@ from support.manifests import wsgiapp_manifest
 from support.waiting import WaitTimeout, wait_for
 
 REAL_NODE = "real-node-0"
-#: The generated CRD of WsgiApp.
-CRD = Path(__file__).resolve().parents[2] / "crds" / "wsgiapps.wsgi-operator.io.yaml"
 #: The real node's label and taint key (value "true", effect NoSchedule).
 NODE_LABEL = "wsgi-operator.io/real-node"
 #: Images built by `make images` and copied into the node by the e2e fixtures.
@@ -291,12 +288,6 @@ class HttpResult:
     status: int
     body: str
     headers: dict[str, str]
-
-
-def install_crd(kubectl: Kubectl) -> None:
-    """Apply the generated WsgiApp CRD (server-side) and wait until it is Established."""
-    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    kubectl("wait", "--for=condition=Established", "crd/wsgiapps.wsgi-operator.io", "--timeout=60s")
 
 
 def restricted_namespace(kubectl: Kubectl, name: str, labels: Mapping[str, str] | None = None) -> Namespace:
