@@ -215,18 +215,23 @@ def _spread_by_default(app: WsgiApp, pod: dict[str, Any]) -> None:
     labelSelector counts no pod and spreads nothing; it counts the app's own
     pods instead (matchLabelKeys needs a labelSelector, so none is set here).
     """
-    own = {"matchLabels": selector_labels(app)}
+
+    def own() -> dict[str, Any]:
+        # A new dict at each place: one object shared by two places of a manifest
+        # is one that a later edit of either would change in both.
+        return {"matchLabels": selector_labels(app)}
+
     affinity = pod.setdefault("affinity", {})
     affinity.setdefault(
         "podAntiAffinity",
         {
             "preferredDuringSchedulingIgnoredDuringExecution": [
-                {"weight": 100, "podAffinityTerm": {"labelSelector": own, "topologyKey": HOSTNAME_TOPOLOGY}}
+                {"weight": 100, "podAffinityTerm": {"labelSelector": own(), "topologyKey": HOSTNAME_TOPOLOGY}}
             ]
         },
     )
     for constraint in pod.get("topologySpreadConstraints", []):
-        constraint.setdefault("labelSelector", own)
+        constraint.setdefault("labelSelector", own())
 
 
 def pod_template(app: WsgiApp, settings: RenderSettings) -> dict[str, Any]:
